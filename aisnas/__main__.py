@@ -1,0 +1,5 @@
+import sys
+
+from aisnas.cli import main
+
+sys.exit(main())
