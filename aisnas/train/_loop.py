@@ -56,8 +56,10 @@ def _frozen_bn_stats(model: nn.Module):
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total: int):
-    if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25)
+    if cfg.schedule == "onecycle" and total >= 4:
+        # Warm-up must span at least two steps or OneCycleLR divides by zero on tiny budgets.
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
+                                                   pct_start=max(0.25, 2.5 / total))
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
