@@ -1,0 +1,211 @@
+"""`run_search`: create or resume a study in its storage and run its trials.
+
+Running the same command again continues the same study: completed trials are kept,
+grid points not yet completed are enqueued again, and trials left RUNNING by a killed
+single-process run are marked failed with the reason. A study whose configuration
+changed since it was created is refused, never silently mixed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import optuna
+import torch
+from optuna.trial import TrialState
+
+from aisnas.configs import to_dict
+from aisnas.errors import AisnasError
+from aisnas.search._config import ResolvedStudy, load_study
+from aisnas.search._objective import TrialRunner
+from aisnas.search._storage import DEFAULT_STORAGE, open_storage, redact
+
+__all__ = ["SearchSummary", "make_sampler", "open_study", "run_search"]
+
+_CATCH = (AisnasError, ValueError, RuntimeError, torch.OutOfMemoryError)
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    study_name: str
+    storage: str  # redacted
+    complete: int
+    failed: int
+    ran: int
+    seconds: float
+    interrupted: bool
+
+
+def make_sampler(rs: ResolvedStudy, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    s = rs.config.sampler
+    seed = s.seed if seed is None else seed
+    if s.name in ("tpe", "grid"):  # grid studies enqueue every point; the sampler never picks
+        kw = {"n_startup_trials": s.n_startup_trials} if s.n_startup_trials else {}
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, **kw)
+    if s.name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=s.population_size or 50)
+    if s.name == "nsga3":
+        return optuna.samplers.NSGAIIISampler(seed=seed, population_size=s.population_size or 50)
+    if s.name == "gp":
+        kw = {"n_startup_trials": s.n_startup_trials} if s.n_startup_trials else {}
+        return optuna.samplers.GPSampler(seed=seed, **kw)
+    if s.name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def open_study(rs: ResolvedStudy, storage, *, sampler=None, storage_url: str = DEFAULT_STORAGE) -> optuna.Study:
+    """Load the study if it exists (refusing a changed configuration), else create it."""
+    directions = [o.resolved_direction for o in rs.config.objectives]
+    names = {s.study_name: s for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    if rs.name in names:
+        old = names[rs.name].user_attrs.get("config_hash")
+        if old != rs.config_hash:
+            raise AisnasError(
+                f"study {rs.name!r} in {redact(storage_url)} was created from a different configuration "
+                f"(hash {old} vs {rs.config_hash} now); use another --storage or --study-name, or restore "
+                f"the study file")
+        return optuna.load_study(study_name=rs.name, storage=storage, sampler=sampler)
+    study = optuna.create_study(study_name=rs.name, storage=storage, directions=directions, sampler=sampler,
+                                load_if_exists=True)
+    from aisnas.runtime import code_version
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([o.metric for o in rs.config.objectives])
+    for k, v in {
+        "config_hash": rs.config_hash, "study": rs.study, "budget": rs.budget, "source": rs.source,
+        "description": rs.config.description, "config": to_dict(rs.config), "space": to_dict(rs.space),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "code_version": code_version(), "storage": redact(storage_url),
+    }.items():
+        study.set_user_attr(k, v)
+    return study
+
+
+def _fail_stale_running(study: optuna.Study) -> int:
+    """Single-process storages have no heartbeat: a RUNNING trial at start was killed."""
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study._storage.set_trial_user_attr(t._trial_id, "failure_reason",
+                                           "interrupted: found RUNNING when the study was resumed")
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+        n += 1
+    return n
+
+
+def _enqueue_grid(study: optuna.Study, rs: ResolvedStudy) -> int:
+    """Enqueue every (variant, seed) not yet completed or waiting; returns how many wait."""
+    done = {(t.params.get("variant"), t.params.get("seed"))
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING))}
+    for seed in range(rs.config.seeds):
+        for label in rs.space.labels:
+            if (label, seed) not in done:
+                study.enqueue_trial({"variant": label, "seed": seed}, skip_if_exists=False)
+    return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+
+def run_search(study: str, *, budget: str = "default", storage: str | None = None, data: str | None = None,
+               seed: int | None = None, trials: int | None = None, device: str = "auto", quiet: bool = False,
+               study_name: str | None = None, callbacks=(), out=None) -> SearchSummary:
+    """Run (or continue) a study; everything `aisnas search` does, callable from Python."""
+    from aisnas.runtime import provenance, select_device
+
+    out = out or sys.stdout
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own lines and bars say what happens
+    rs = load_study(study, budget)
+    if study_name:
+        import dataclasses
+
+        rs = dataclasses.replace(rs, name=study_name)
+    url = storage or DEFAULT_STORAGE
+    st = open_storage(url)
+    dev = select_device(device)
+    sampler = make_sampler(rs, seed)
+    opt_study = open_study(rs, st, sampler=sampler, storage_url=url)
+    stale = _fail_stale_running(opt_study) if not url.startswith(("postgresql", "mysql")) else 0
+    if rs.space.kind == "variants":
+        n = _enqueue_grid(opt_study, rs)
+        if trials is not None:
+            n = min(n, trials)
+    else:
+        target = trials if trials is not None else (rs.config.trials or 20)
+        done = len(opt_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        n = max(0, target - done) if trials is None else target
+    print(f"study {rs.name!r} ({rs.budget} budget) in {redact(url)}: {n} trial(s) to run"
+          + (f", {stale} interrupted trial(s) marked failed" if stale else ""), file=out, flush=True)
+    runner = TrialRunner(rs, data_path=data, device=dev, provenance=provenance(dev), progress=not quiet)
+    bar = _StudyProgress(n, rs, quiet=quiet, out=out)
+    t0 = time.perf_counter()
+    interrupted = False
+    try:
+        if n > 0:
+            opt_study.optimize(runner, n_trials=n, catch=_CATCH, callbacks=[bar, *callbacks],
+                               gc_after_trial=False)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    states = [t.state for t in opt_study.get_trials(deepcopy=False)]
+    summary = SearchSummary(
+        study_name=rs.name, storage=redact(url), complete=states.count(TrialState.COMPLETE),
+        failed=states.count(TrialState.FAIL), ran=bar.count, seconds=time.perf_counter() - t0,
+        interrupted=interrupted,
+    )
+    _print_summary(summary, rs, url, out)
+    return summary
+
+
+class _StudyProgress:
+    """Study-level progress: a live bar (trials done, best so far) or plain log lines."""
+
+    def __init__(self, total: int, rs: ResolvedStudy, *, quiet: bool, out):
+        self.count = 0
+        self.quiet = quiet
+        self.out = out
+        self.objectives = [o.metric for o in rs.config.objectives]
+        self.best: float | None = None
+        self.bar = None
+        if not quiet and total > 0:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=f"study {rs.name}", unit="trial", position=1, dynamic_ncols=True)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.count += 1
+        acc = trial.user_attrs.get("noisy_accuracy")
+        if trial.state == TrialState.COMPLETE and acc is not None:
+            self.best = acc if self.best is None else max(self.best, acc)
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.best is not None:
+                self.bar.set_postfix(best_noisy=f"{self.best:.3f}")
+        if self.quiet or self.bar is None:
+            vals = ", ".join(f"{m}={v:.4g}" for m, v in zip(self.objectives, trial.values or []))
+            why = trial.user_attrs.get("failure_reason", "")
+            print(f"trial {trial.number} {trial.user_attrs.get('label', '')} seed {trial.user_attrs.get('seed')}: "
+                  f"{trial.state.name.lower()} {vals or why}", file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_summary(s: SearchSummary, rs: ResolvedStudy, url: str, out) -> None:
+    store = "" if url == DEFAULT_STORAGE else f" --storage '{redact(url)}'"
+    budget = "" if rs.budget == "default" else f" --budget {rs.budget}"
+    lines = [
+        ("interrupted: " if s.interrupted else "done: ")
+        + f"{s.complete} complete, {s.failed} failed trial(s) in study {s.study_name!r} ({s.seconds:.0f} s this run)",
+        f"results: {s.storage} (study {s.study_name!r})",
+        f"report:    aisnas report --study {rs.study}{budget}{store}",
+        f"dashboard: aisnas dashboard{store}",
+    ]
+    if s.interrupted:
+        lines.append("run the same command again to continue the study")
+    print("\n".join(lines), file=out, flush=True)

@@ -1,0 +1,151 @@
+"""Search spaces: `search_spaces/<name>.toml`.
+
+Two kinds:
+- `kind = "variants"`: a small list of named architectures (`[[variants]]` with
+  `label`, `arch` (a preset) and `args`), run as a grid over variants x seeds. The
+  design-rule studies (fan-in, kernel size, raw inputs) are of this kind.
+- `kind = "knobs"`: named knobs (`[knobs.<name>]` with `choices`, or `low`/`high`
+  with optional `step`/`log`), optionally conditional (`when = {knob = [values]}`),
+  turned into an `ArchSpec` by a registered space builder (`builder = "..."`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from aisnas.configs import from_dict, load_toml
+from aisnas.errors import AisnasError
+
+__all__ = ["Knob", "SearchSpace", "Variant", "load_space", "register_space_builder", "space_builders"]
+
+_BUILDERS: dict[str, Callable[[dict, float | None], Any]] = {}
+
+
+def register_space_builder(name: str):
+    """Register `fn(values: dict, width: float | None) -> ArchSpec` for knob spaces."""
+
+    def deco(fn):
+        if name in _BUILDERS:
+            raise RuntimeError(f"space builder {name!r} registered twice")
+        _BUILDERS[name] = fn
+        return fn
+
+    return deco
+
+
+def space_builders() -> list[str]:
+    _load_builtin_builders()
+    return sorted(_BUILDERS)
+
+
+def _load_builtin_builders() -> None:
+    # Builders live beside the code they need; importing registers them.
+    import importlib
+
+    for mod in ("aisnas.search.spaces",):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    arch: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Knob:
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    log: bool = False
+    when: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.choices is not None:
+            if not self.choices:
+                raise ValueError("choices: the list is empty")
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either choices or low/high, not both")
+        elif self.low is None or self.high is None:
+            raise ValueError("needs choices, or low and high")
+        elif self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    kind: str
+    description: str = ""
+    variants: tuple[Variant, ...] = ()
+    builder: str | None = None
+    knobs: dict[str, Knob] = field(default_factory=dict)
+    fixed: dict[str, Any] = field(default_factory=dict)  # builder arguments that are not searched
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("variants", "knobs"):
+            raise ValueError(f"kind: {self.kind!r} is not 'variants' or 'knobs'")
+        if self.kind == "variants":
+            if not self.variants:
+                raise ValueError("variants: the search space is empty")
+            labels = [v.label for v in self.variants]
+            if len(set(labels)) != len(labels):
+                raise ValueError("variants: labels must be unique")
+        else:
+            if not self.knobs:
+                raise ValueError("knobs: the search space is empty")
+            if not self.builder:
+                raise ValueError("builder: a knob space needs a builder name")
+            for name, knob in self.knobs.items():
+                for dep in knob.when:
+                    if dep not in self.knobs:
+                        raise ValueError(f"knobs.{name}.when: {dep!r} is not a knob")
+
+    @property
+    def labels(self) -> list[str]:
+        return [v.label for v in self.variants]
+
+    def variant(self, label: str) -> Variant:
+        for v in self.variants:
+            if v.label == label:
+                return v
+        raise KeyError(label)
+
+    def suggest(self, trial) -> dict[str, Any]:
+        """Knob values for an Optuna trial, skipping knobs whose condition is unmet."""
+        values: dict[str, Any] = {}
+        for name, knob in self.knobs.items():  # TOML order: conditions refer to earlier knobs
+            if any(values.get(dep) not in allowed for dep, allowed in knob.when.items()):
+                continue
+            if knob.choices is not None:
+                values[name] = trial.suggest_categorical(name, list(knob.choices))
+            elif isinstance(knob.low, int) and isinstance(knob.high, int) and not isinstance(knob.step, float):
+                values[name] = trial.suggest_int(name, knob.low, knob.high, step=knob.step or 1, log=knob.log)
+            else:
+                values[name] = trial.suggest_float(name, knob.low, knob.high, step=knob.step, log=knob.log)
+        return values
+
+    def build(self, values: dict[str, Any], width: float | None = None):
+        """The ArchSpec for knob values (knob spaces) via the registered builder."""
+        _load_builtin_builders()
+        if self.builder not in _BUILDERS:
+            raise AisnasError(f"space builder {self.builder!r} is unknown; available: {', '.join(sorted(_BUILDERS))}")
+        return _BUILDERS[self.builder]({**self.fixed, **values}, width)
+
+
+def load_space(path: str | Path) -> SearchSpace:
+    data = load_toml(path)
+    space = from_dict(SearchSpace, data, source=str(path))
+    if space.kind == "knobs":
+        _load_builtin_builders()
+        if space.builder not in _BUILDERS:
+            raise AisnasError(
+                f"{path}: key 'builder': {space.builder!r} is not one of {', '.join(sorted(_BUILDERS)) or '(none)'}")
+    return space
