@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from aisnas.arch import ArchSpec, build_model
+from aisnas.arch import ArchSpec
 from aisnas.configs import to_dict
 from aisnas.evaluation import accuracy, noise_sweep, quantized_accuracy
 from aisnas.train import TrainConfig, train
@@ -97,10 +97,14 @@ class ExperimentResult:
 
 def run_experiment(spec: ArchSpec, splits, train_cfg: TrainConfig, eval_cfg: EvalConfig, *, seed: int,
                    progress: bool = False, desc: str = "train") -> tuple[torch.nn.Module, ExperimentResult]:
-    """Train `spec` on `splits` with `seed` and evaluate it; returns the model and the record."""
+    """Train `spec` on `splits` with `seed` and evaluate it; returns the model and the record.
+
+    `spec` is an `ArchSpec` or any description with `build()`, `arch_id`, `totals()`
+    and a dataclass body (for the record), such as a NAS-Bench-101 cell.
+    """
     device = splits.x_train.device
     torch.manual_seed(seed)  # the initial weights
-    model = build_model(spec).to(device)
+    model = spec.build().to(device)
     tr = train(model, splits, train_cfg, seed=seed, progress=progress, desc=desc)
 
     t0 = time.perf_counter()

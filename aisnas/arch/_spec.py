@@ -186,6 +186,12 @@ class ArchSpec:
         d.pop("name")
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
+    def build(self):
+        """The untrained torch model (any spec with build/arch_id/totals can be trained)."""
+        from aisnas.arch._build import AISNet
+
+        return AISNet(self)
+
     def totals(self) -> dict[str, int]:
         layers = self.layers()
         return {
