@@ -13,6 +13,7 @@ from aisnas.data._download import CIFAR10_MD5, CIFAR10_URL, download_cifar10
 from aisnas.data._load import load_dataset
 from aisnas.data._paths import default_cache_dir, resolve_data_path
 from aisnas.data._splits import Splits, make_splits
+from aisnas.data._synthetic import write_synthetic_image_folder
 
 __all__ = [
     "CIFAR10_MD5",
@@ -25,4 +26,5 @@ __all__ = [
     "load_dataset",
     "make_splits",
     "resolve_data_path",
+    "write_synthetic_image_folder",
 ]

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from aisnas.data import write_synthetic_image_folder
 
 TINY_SPACE = """
 description = "two tiny variants"
@@ -53,17 +53,7 @@ name = "grid"
 
 
 def make_image_folder(root: Path, classes: int = 10, train: int = 14, test: int = 4, size: int = 32) -> Path:
-    """Class k is a noisy image of mean brightness k/classes: learnable in a few steps."""
-    rng = np.random.default_rng(0)
-    for split, n in (("train", train), ("test", test)):
-        for k in range(classes):
-            d = root / split / f"class{k}"
-            d.mkdir(parents=True)
-            for i in range(n):
-                base = np.full((size, size, 3), 255 * k / classes)
-                img = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(d / f"{i:03d}.png")
-    return root
+    return write_synthetic_image_folder(root, classes=classes, train=train, test=test, size=size)
 
 
 @pytest.fixture(scope="session")
