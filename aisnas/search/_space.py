@@ -62,9 +62,11 @@ class Variant:
 @dataclass(frozen=True)
 class Knob:
     choices: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
+    # int before float: the config loader would otherwise turn `low = 1` into 1.0, and
+    # suggest() picks suggest_int only for integer bounds.
+    low: int | float | None = None
+    high: int | float | None = None
+    step: int | float | None = None
     log: bool = False
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
