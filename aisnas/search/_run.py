@@ -141,16 +141,21 @@ def run_search(study: str, *, budget: str = "default", storage: str | None = Non
           + (f", {stale} interrupted trial(s) marked failed" if stale else ""), file=out, flush=True)
     runner = TrialRunner(rs, data_path=data, device=dev, provenance=provenance(dev), progress=not quiet)
     bar = _StudyProgress(n, rs, quiet=quiet, out=out)
+    from aisnas.report import DashboardPublisher
+
+    # optuna-dashboard view: figures and note every few trials and at the end, a plot per trial.
+    dashboard = DashboardPublisher(url)
     t0 = time.perf_counter()
     interrupted = False
     try:
         if n > 0:
-            opt_study.optimize(runner, n_trials=n, catch=_CATCH, callbacks=[bar, *callbacks],
-                               gc_after_trial=False)
+            opt_study.optimize(dashboard.objective(runner), n_trials=n, catch=_CATCH,
+                               callbacks=[bar, dashboard, *callbacks], gc_after_trial=False)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         bar.close()
+        dashboard.finish(opt_study)
     states = [t.state for t in opt_study.get_trials(deepcopy=False)]
     summary = SearchSummary(
         study_name=rs.name, storage=redact(url), complete=states.count(TrialState.COMPLETE),
