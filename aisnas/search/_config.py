@@ -102,6 +102,20 @@ class PPAConfig:
 
 
 @dataclass(frozen=True)
+class Enqueued:
+    """A trial run before the sampler picks any (a baseline), as knob values.
+
+    `arch` (with `args`) names the preset the values must reproduce; load_study checks
+    it, so a label cannot drift from what actually runs.
+    """
+
+    label: str
+    params: dict[str, Any]
+    arch: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Budget:
     """Overrides for one budget level; unset keys keep the study's values."""
 
@@ -112,7 +126,10 @@ class Budget:
     val_size: int | None = None
     epochs: float | None = None
     steps: int | None = None
+    batch_size: int | None = None
     repeats: int | None = None
+    finetune_epochs: float | None = None  # the [finetune] recipe's epochs (protocol "finetune")
+    space: str | None = None  # another search space at this level (e.g. fewer NAS-Bench-101 cells)
     description: str = ""
 
 
@@ -130,7 +147,12 @@ class StudyConfig:
     seeds: int = 1
     trials: int | None = None
     width: float | None = None
+    # "train": every trial trains from scratch. "finetune": [train] is a baseline trained once per
+    # (architecture, seed) and cached; each variant fine-tunes it with [finetune] (aisnas.finetune).
+    protocol: str = "train"
+    finetune: TrainConfig | None = None
     budgets: dict[str, Budget] = field(default_factory=dict)
+    enqueue: tuple[Enqueued, ...] = ()  # knob spaces: run these first, in order
 
     def __post_init__(self) -> None:
         for b in self.budgets:
@@ -140,6 +162,13 @@ class StudyConfig:
             raise ValueError("objectives: at least one objective is needed")
         if self.seeds < 1:
             raise ValueError(f"seeds: {self.seeds} must be >= 1")
+        if self.protocol not in ("train", "finetune"):
+            raise ValueError(f"protocol: {self.protocol!r} is not 'train' or 'finetune'")
+        if (self.protocol == "finetune") != (self.finetune is not None):
+            raise ValueError("finetune: a [finetune] table goes with protocol = 'finetune', and only with it")
+        labels = [e.label for e in self.enqueue]
+        if len(set(labels)) != len(labels):
+            raise ValueError("enqueue: labels must be unique")
 
 
 @dataclass(frozen=True)
@@ -198,6 +227,7 @@ def load_study(name_or_path: str, budget: str = "default") -> ResolvedStudy:
     looks_like_path = cfg.space.endswith(".toml") or "/" in cfg.space
     space_path = _find("search_spaces", str(path.parent / cfg.space) if looks_like_path else cfg.space)
     space = load_space(space_path)
+    _check_enqueue(cfg, space, str(path))
     study = path.stem
     return ResolvedStudy(name=study if budget == "default" else f"{study}-{budget}", study=study, budget=budget,
                          source=str(path), config=cfg, space=space)
@@ -214,12 +244,44 @@ def _apply_budget(cfg: StudyConfig, budget: str, source: str) -> StudyConfig:
         if b.train_size is not None or b.val_size is not None:
             data = dataclasses.replace(data, train_size=b.train_size or data.train_size,
                                        val_size=b.val_size or data.val_size)
-        if b.epochs is not None or b.steps is not None:
-            train = dataclasses.replace(train, epochs=b.epochs or train.epochs, steps=b.steps)
+        if b.epochs is not None or b.steps is not None or b.batch_size is not None:
+            train = dataclasses.replace(train, epochs=b.epochs or train.epochs, steps=b.steps or train.steps,
+                                        batch_size=b.batch_size or train.batch_size)
         if b.repeats is not None:
             ev = dataclasses.replace(ev, repeats=b.repeats)
+        if b.finetune_epochs is not None and cfg.finetune is not None:
+            cfg = dataclasses.replace(cfg, finetune=dataclasses.replace(cfg.finetune, epochs=b.finetune_epochs))
+        if b.space is not None:
+            cfg = dataclasses.replace(cfg, space=b.space)
         return dataclasses.replace(cfg, data=data, train=train, eval=ev, seeds=b.seeds or cfg.seeds,
                                    trials=b.trials if b.trials is not None else cfg.trials,
                                    width=b.width if b.width is not None else cfg.width)
     except ValueError as e:
         raise AisnasError(f"{source}: budgets.{budget}: {e}") from None
+
+
+def _check_enqueue(cfg: StudyConfig, space, source: str) -> None:
+    """Enqueued trials must be knob assignments of the space (and match their preset)."""
+    if cfg.enqueue and space.kind != "knobs":
+        raise AisnasError(f"{source}: enqueue: only knob spaces take enqueued trials (grid studies run every variant)")
+    for i, e in enumerate(cfg.enqueue):
+        where = f"{source}: enqueue[{i}] ({e.label})"
+        try:
+            space.check_values(e.params)
+        except ValueError as err:
+            raise AisnasError(f"{where}: params.{err}") from None
+        if e.arch is None:
+            continue
+        from aisnas.arch import create_arch
+
+        values = {k: v for k, v in e.params.items() if k != "input_variant"}
+        try:
+            built = space.build(values, cfg.width)
+        except ValueError as err:
+            raise AisnasError(f"{where}: params do not build: {err}") from None
+        args = {**e.args, "width": e.args.get("width", 1.0) * (cfg.width or 1.0)}
+        preset = create_arch(e.arch, **args)
+        preset = dataclasses.replace(preset, in_sensor_layers=built.in_sensor_layers, adc_bits=built.adc_bits)
+        if preset.arch_id != built.arch_id:
+            raise AisnasError(f"{where}: params build {built.name}, not preset {e.arch!r} {preset.name} "
+                              f"({[(st.depth, st.channels) for st in preset.stages]})")

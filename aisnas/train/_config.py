@@ -29,6 +29,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: bool = True
     channels_last: bool = True
+    # Recompute BN statistics over this many training images after training (0: off);
+    # brief budgets otherwise evaluate with stale running averages.
+    bn_recalibration: int = 2048
     # Noise-aware training: inject analog noise of this kind and relative sigma while
     # training (0 disables it).
     noise_kind: str = "additive"
@@ -51,6 +54,8 @@ class TrainConfig:
             raise ValueError(f"rho: {self.rho} must be >= 0")
         if self.noise_sigma < 0:
             raise ValueError(f"noise_sigma: {self.noise_sigma} must be >= 0")
+        if self.bn_recalibration < 0:
+            raise ValueError(f"bn_recalibration: {self.bn_recalibration} must be >= 0")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing: {self.label_smoothing} is outside [0, 1)")
 

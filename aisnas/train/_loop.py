@@ -18,7 +18,7 @@ from aisnas.errors import AisnasError
 from aisnas.train._config import TrainConfig
 from aisnas.train._sam import SAM
 
-__all__ = ["TrainResult", "TrainingDiverged", "train"]
+__all__ = ["TrainResult", "TrainingDiverged", "recalibrate_bn", "train"]
 
 
 class TrainingDiverged(AisnasError):
@@ -53,6 +53,29 @@ def _frozen_bn_stats(model: nn.Module):
     finally:
         for m, mom in saved:
             m.momentum = mom
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> None:
+    """Recompute BN running statistics as exact averages over `x` with the final weights.
+
+    After a brief run the exponential running averages still remember early weights
+    (and SAM's steps), so eval-mode accuracy lags far behind; one clean pass over a few
+    thousand training images fixes that at the cost of a fraction of an epoch.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch weighs the same
+    model.train()
+    for i in range(0, x.shape[0], batch_size):
+        model(x[i:i + batch_size])
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
 
 
 def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total: int):
@@ -163,6 +186,8 @@ def train(model: nn.Module, splits, cfg: TrainConfig, *, seed: int = 0, progress
                 eval_seconds += time.perf_counter() - t_eval
             if bar is not None:
                 bar.set_postfix(loss=f"{epoch_loss:.3f}", val=f"{val_accs[-1]:.3f}" if val_accs else "-")
+    if cfg.bn_recalibration:
+        recalibrate_bn(model, x[: cfg.bn_recalibration])
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0

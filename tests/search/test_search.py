@@ -144,3 +144,24 @@ def test_studies_command_lists_builtins(capsys):
     assert main(["studies"]) == 0
     out = capsys.readouterr().out
     assert "fanin:" in out and "--budget smoke" in out and "kernel:" in out
+
+
+def test_fanin_smoke_end_to_end_on_cifar10(tmp_path, capsys):
+    """The issue's command: fanin smoke on the real dataset, at least 3 complete trials."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "cifar10-jpg"
+    if not data.is_dir():
+        pytest.skip(f"{data} is not present")
+    url = f"sqlite:///{tmp_path / 'smoke.db'}"
+    code = main(["search", "--study", "fanin", "--budget", "smoke", "--storage", url, "--data", str(data),
+                 "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "3 complete" in out and "aisnas report --study fanin --budget smoke" in out
+    study = optuna.load_study(study_name="fanin-smoke", storage=url)
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(done) >= 3
+    assert {t.params["variant"] for t in done} == {"fan-in 1", "fan-in 1/2", "fan-in 1/4"}
+    # Brief training, but clearly above chance (10 classes).
+    assert max(t.user_attrs["clean_accuracy"] for t in done) > 0.15

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from aisnas.train import SAM, TrainConfig, TrainingDiverged, train
+from aisnas.train import SAM, TrainConfig, TrainingDiverged, recalibrate_bn, train
 
 
 def _toy():
@@ -92,7 +92,7 @@ def test_sam_second_pass_does_not_update_bn_running_stats():
     with torch.no_grad():
         expected = 0.1 * ref[0](splits.x_train).mean(dim=(0, 2, 3))  # momentum 0.1, first pass only
     cfg = TrainConfig(optimizer="sam", steps=1, batch_size=64, augment=False, channels_last=False,
-                      schedule="constant", lr=0.01)
+                      schedule="constant", lr=0.01, bn_recalibration=0)
     train(model, splits, cfg, seed=0)
     assert torch.allclose(model[1].running_mean, expected, atol=1e-6)
 
@@ -118,3 +118,15 @@ def test_non_finite_loss_stops_with_a_reason():
                       schedule="constant")
     with pytest.raises(TrainingDiverged, match="non-finite loss at step"):
         train(model, splits, cfg, seed=0)
+
+
+def test_bn_recalibration_sets_exact_batch_statistics():
+    splits = _splits(96)
+    model = _net()
+    with torch.no_grad():
+        model[1].running_mean.fill_(5.0)  # stale statistics from "earlier weights"
+        h = model[0](splits.x_train)
+    recalibrate_bn(model, splits.x_train, batch_size=32)
+    # Cumulative average over three equal batches = the mean over all 96 images.
+    assert torch.allclose(model[1].running_mean, h.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert model[1].momentum == 0.1 and not model.training
