@@ -52,6 +52,11 @@ class TrainConfig:
             raise ValueError(f"lr: {self.lr} must be > 0")
         if self.rho is not None and self.rho < 0:
             raise ValueError(f"rho: {self.rho} must be >= 0")
+        if self.noise_kind not in ("additive", "correlated", "multiplicative"):
+            # Weight kinds perturb weights in place for a whole chip: they cannot wrap
+            # optimizer steps, so noise-aware training uses activation noise.
+            raise ValueError(f"noise_kind: {self.noise_kind!r} is not one of 'additive', 'correlated', "
+                             "'multiplicative' (noise-aware training)")
         if self.noise_sigma < 0:
             raise ValueError(f"noise_sigma: {self.noise_sigma} must be >= 0")
         if self.bn_recalibration < 0:
