@@ -81,6 +81,25 @@ class Knob:
         elif self.low > self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
 
+    @property
+    def is_int(self) -> bool:
+        return isinstance(self.low, int) and isinstance(self.high, int) and not isinstance(self.step, float)
+
+    def allows(self, v: Any) -> bool:
+        """Whether `v` is a value this knob can take (bool is not an int here)."""
+        if self.choices is not None:
+            return any(v == c and type(v) is type(c) for c in self.choices)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (self.is_int and not isinstance(v, int)):
+            return False
+        if not self.low <= v <= self.high:
+            return False
+        return self.step is None or abs((v - self.low) / self.step - round((v - self.low) / self.step)) < 1e-9
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return f"one of {list(self.choices)}"
+        return f"{self.low}..{self.high}" + (f" step {self.step}" if self.step else "")
+
 
 @dataclass(frozen=True)
 class SearchSpace:
@@ -128,11 +147,33 @@ class SearchSpace:
                 continue
             if knob.choices is not None:
                 values[name] = trial.suggest_categorical(name, list(knob.choices))
-            elif isinstance(knob.low, int) and isinstance(knob.high, int) and not isinstance(knob.step, float):
+            elif knob.is_int:
                 values[name] = trial.suggest_int(name, knob.low, knob.high, step=knob.step or 1, log=knob.log)
             else:
                 values[name] = trial.suggest_float(name, knob.low, knob.high, step=knob.step, log=knob.log)
         return values
+
+    def check_values(self, values: dict[str, Any]) -> None:
+        """Raise ValueError unless `values` is an assignment suggest() could return.
+
+        For knob values written by hand (baselines enqueued by a study): every active
+        knob set to an allowed value, no knob set whose condition is unmet.
+        """
+        extra = sorted(set(values) - set(self.knobs))
+        if extra:
+            raise ValueError(f"{', '.join(extra)}: not a knob of this space")
+        seen: dict[str, Any] = {}
+        for name, knob in self.knobs.items():
+            if any(seen.get(dep) not in allowed for dep, allowed in knob.when.items()):
+                if name in values:
+                    cond = ", ".join(f"{d} in {list(a)}" for d, a in knob.when.items())
+                    raise ValueError(f"{name}: set, but it exists only when {cond}")
+                continue
+            if name not in values:
+                raise ValueError(f"{name}: missing; the knob is active")
+            if not knob.allows(values[name]):
+                raise ValueError(f"{name}: {values[name]!r} is not allowed ({knob.describe()})")
+            seen[name] = values[name]
 
     def build(self, values: dict[str, Any], width: float | None = None):
         """The ArchSpec for knob values (knob spaces) via the registered builder."""
