@@ -110,6 +110,16 @@ def _enqueue_grid(study: optuna.Study, rs: ResolvedStudy) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
+def _enqueue_baselines(study: optuna.Study, rs: ResolvedStudy) -> None:
+    """Knob studies: the study's `[[enqueue]]` baselines run first, in file order, once each."""
+    have = {t.user_attrs.get("baseline")
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING,
+                                                              TrialState.RUNNING))}
+    for e in rs.config.enqueue:
+        if e.label not in have:
+            study.enqueue_trial(dict(e.params), user_attrs={"baseline": e.label}, skip_if_exists=False)
+
+
 def run_search(study: str, *, budget: str = "default", storage: str | None = None, data: str | None = None,
                seed: int | None = None, trials: int | None = None, device: str = "auto", quiet: bool = False,
                study_name: str | None = None, callbacks=(), out=None) -> SearchSummary:
@@ -134,6 +144,7 @@ def run_search(study: str, *, budget: str = "default", storage: str | None = Non
         if trials is not None:
             n = min(n, trials)
     else:
+        _enqueue_baselines(opt_study, rs)
         target = trials if trials is not None else (rs.config.trials or 20)
         done = len(opt_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         n = max(0, target - done) if trials is None else target
