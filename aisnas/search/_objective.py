@@ -82,7 +82,8 @@ class TrialRunner:
             spec = space.build(values, cfg.width)
         except ValueError as e:  # an invalid combination: rejected before any training
             raise AisnasError(f"invalid architecture: {e}") from None
-        return spec.name, spec, variant
+        # An enqueued baseline keeps its study-file label, so reports can find it.
+        return trial.user_attrs.get("baseline", spec.name), spec, variant
 
     def __call__(self, trial: optuna.Trial):
         from aisnas.experiment import run_experiment
