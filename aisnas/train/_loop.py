@@ -138,12 +138,13 @@ def train(model: nn.Module, splits, cfg: TrainConfig, *, seed: int = 0, progress
     t0 = time.perf_counter()
     step = 0
     eval_seconds = 0.0  # per-epoch validation, kept out of the throughput figure
-    with _noise_context(model, cfg, seed + 7919):
-        while step < total:
-            perm = torch.randperm(n, generator=gen, device=device)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
-            seen = 0
+    while step < total:
+        perm = torch.randperm(n, generator=gen, device=device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen = 0
+        # Noise only while stepping: validation below measures the clean network.
+        with _noise_context(model, cfg, seed + 7919 + len(losses)):
             for b in range(steps_per_epoch):
                 if step >= total:
                     break
@@ -174,18 +175,18 @@ def train(model: nn.Module, splits, cfg: TrainConfig, *, seed: int = 0, progress
                 step += 1
                 if bar is not None:
                     bar.update(1)
-            epoch_loss = (loss_sum / max(1, seen // bs)).item()
-            if not math.isfinite(epoch_loss):
-                raise TrainingDiverged(f"training diverged: non-finite loss in epoch {len(losses) + 1}")
-            losses.append(epoch_loss)
-            train_accs.append(correct.item() / max(1, seen))
-            if splits.x_val.shape[0]:
-                t_eval = time.perf_counter()
-                val_accs.append(accuracy(model, splits.x_val, splits.y_val))
-                model.train()
-                eval_seconds += time.perf_counter() - t_eval
-            if bar is not None:
-                bar.set_postfix(loss=f"{epoch_loss:.3f}", val=f"{val_accs[-1]:.3f}" if val_accs else "-")
+        epoch_loss = (loss_sum / max(1, seen // bs)).item()
+        if not math.isfinite(epoch_loss):
+            raise TrainingDiverged(f"training diverged: non-finite loss in epoch {len(losses) + 1}")
+        losses.append(epoch_loss)
+        train_accs.append(correct.item() / max(1, seen))
+        if splits.x_val.shape[0]:
+            t_eval = time.perf_counter()
+            val_accs.append(accuracy(model, splits.x_val, splits.y_val))
+            model.train()
+            eval_seconds += time.perf_counter() - t_eval
+        if bar is not None:
+            bar.set_postfix(loss=f"{epoch_loss:.3f}", val=f"{val_accs[-1]:.3f}" if val_accs else "-")
     if cfg.bn_recalibration:
         recalibrate_bn(model, x[: cfg.bn_recalibration])
     if device.type == "cuda":

@@ -130,3 +130,13 @@ def test_bn_recalibration_sets_exact_batch_statistics():
     # Cumulative average over three equal batches = the mean over all 96 images.
     assert torch.allclose(model[1].running_mean, h.mean(dim=(0, 2, 3)), atol=1e-5)
     assert model[1].momentum == 0.1 and not model.training
+
+
+def test_noise_aware_training_validates_clean_and_differs_from_plain_training():
+    splits = _splits(128)
+    base = dict(optimizer="sgd", epochs=2, batch_size=32, augment=False, channels_last=False, bn_recalibration=0)
+    noisy, plain = _net(), _net()
+    r = train(noisy, splits, TrainConfig(noise_sigma=0.5, **base), seed=0)  # validation runs each epoch
+    train(plain, splits, TrainConfig(**base), seed=0)
+    assert len(r.val_acc_curve) == 2
+    assert not torch.equal(noisy[0].weight, plain[0].weight)  # the injected noise changed the gradients
