@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from aisnas.report._figures import LAYOUT, _colour
+from aisnas.report._figures import LAYOUT, colour
 from aisnas.report._load import StudyData
 
 __all__ = ["Breakdown", "ppa_breakdowns"]
@@ -46,7 +46,7 @@ def _one(arch: dict, hardware: str, variant: str | None) -> tuple[go.Figure, pd.
     fig = go.Figure()
     for i, comp in enumerate(used):
         fig.add_trace(go.Bar(x=[n for n, _ in rows], y=[parts.get(comp, 0.0) * 1e-3 for _, parts in rows],
-                             name=comp, marker_color=_colour(i)))
+                             name=comp, marker_color=colour(i)))
     fig.update_layout(barmode="stack", yaxis_title="energy per frame (nJ)", **{**LAYOUT, "height": 360},
                       title=f"energy per layer by component, total {result.totals['energy_pj'] * 1e-3:.4g} nJ")
     table = pd.DataFrame([{

@@ -53,8 +53,8 @@ def study_note(sd: StudyData) -> str:
     a, f = sd.attrs, sd.frame
     counts = f["state"].value_counts().to_dict() if len(f) else {}
     lines = [f"## {sd.name}", "", a.get("description", ""), "",
-             f"- budget **{a.get('budget', '?')}**, created {a.get('created', '?')}, code {a.get('code_version', '?')}, "
-             f"config hash `{a.get('config_hash', '?')}`",
+             f"- budget **{a.get('budget', '?')}**, created {a.get('created', '?')}, "
+             f"code {a.get('code_version', '?')}, config hash `{a.get('config_hash', '?')}`",
              "- objectives: " + ", ".join(f"{n} ({d})" for n, d in zip(sd.metric_names, sd.directions)),
              "- trials: " + (", ".join(f"{k.lower()} {v}" for k, v in counts.items()) or "none yet"), ""]
     front = sd.trials("pareto")

@@ -22,6 +22,7 @@ __all__ = [
     "accuracy_vs_bits",
     "accuracy_vs_sigma",
     "axis_title",
+    "colour",
     "hover_text",
     "noise_long",
     "pareto_2d",
@@ -63,7 +64,8 @@ def _num(v, digits: int = 4) -> str:
 
 def hover_text(row: pd.Series) -> str:
     """Trial, architecture (label, id, key knobs) and the figures that place it on the front."""
-    lines = [f"trial #{row['number']} · {row.get('label') or row.get('arch_name') or ''} · seed {_num(row.get('seed'))}",
+    name = row.get("label") or row.get("arch_name") or ""
+    lines = [f"trial #{row['number']} · {name} · seed {_num(row.get('seed'))}",
              f"arch {row.get('arch_id') or '-'} ({row.get('arch_name') or '-'})"]
     knobs = [f"{k[5:]} {row[k]}" for k in ("arch_depth", "arch_channels", "arch_kernel", "arch_fan_in",
                                             "arch_weight_bits", "arch_in_sensor_layers", "arch_global_pool_after")
@@ -75,6 +77,10 @@ def hover_text(row: pd.Series) -> str:
     lines.append(f"noisy {_num(row.get('noisy_accuracy'))}, clean {_num(row.get('clean_accuracy'))}")
     lines.append(", ".join(f"{k} {_num(row.get(k))}" for k in ("energy_pj", "sensor_area_mm2", "adc_conversions")
                            if k in row))
+    broken = [f"{k[11:]} +{row[k]:.3g}" for k in row.index
+              if k.startswith("constraint_") and isinstance(row[k], (int, float)) and row[k] > 0]
+    if broken:
+        lines.append("violates " + ", ".join(broken))
     if row.get("skipped_training"):
         lines.append(f"not trained: {row['skipped_training']}")
     return "<br>".join(lines)
@@ -122,7 +128,7 @@ def pareto_3d(data: StudyData, axes: tuple[str, str, str]) -> go.Figure | None:
         if len(part):
             fig.add_trace(go.Scatter3d(
                 x=part[axes[0]], y=part[axes[1]], z=part[axes[2]], mode="markers", name=f"{st['name']} ({len(part)})",
-                marker=dict(color=st["color"], symbol={"x": "x", "circle-open": "circle-open"}.get(st["symbol"], "circle"),
+                marker=dict(color=st["color"], symbol=st["symbol"],
                             size=st["size"] / 2),
                 text=[hover_text(r) for _, r in part.iterrows()], hovertemplate="%{text}<extra></extra>"))
     scene = {f"{a}axis_title": axis_title(c) for a, c in zip("xyz", axes)}
@@ -166,7 +172,8 @@ def accuracy_vs_sigma(data: StudyData, max_labels: int = 12) -> go.Figure | None
     for j, kind in enumerate(kinds, start=1):
         part = long[long["kind"] == kind]
         agg = seed_mean_std(part, ["label", "sigma"], "mean")
-        rep = part.groupby(["label", "sigma"], sort=False).agg(rstd=("std", "mean"), reps=("repeats", "max")).reset_index()
+        rep = (part.groupby(["label", "sigma"], sort=False)
+               .agg(rstd=("std", "mean"), reps=("repeats", "max")).reset_index())
         agg = agg.merge(rep, on=["label", "sigma"])
         for i, label in enumerate(labels):
             a = agg[agg["label"] == label].sort_values("sigma")
@@ -178,7 +185,7 @@ def accuracy_vs_sigma(data: StudyData, max_labels: int = 12) -> go.Figure | None
             how = f"std over {int(a['reps'].max())} noise repeats" if one_seed else "std across seeds"
             fig.add_trace(go.Scatter(
                 x=a["sigma"], y=a["mean"], mode="lines+markers", name=f"{label} (n={n} seed{'s' if n != 1 else ''})",
-                legendgroup=str(label), showlegend=j == 1, line=dict(color=_colour(i)),
+                legendgroup=str(label), showlegend=j == 1, line=dict(color=colour(i)),
                 error_y=dict(type="data", array=err.tolist(), visible=True),
                 hovertemplate=f"{label}<br>sigma %{{x}}<br>accuracy %{{y:.4f}} ± %{{error_y.array:.4f}}"
                               f"<br>n={n}; bars: {how}<extra></extra>"), row=1, col=j)
@@ -202,7 +209,7 @@ def accuracy_per_label(data: StudyData) -> go.Figure | None:
         if not len(part):
             continue
         agg = seed_mean_std(part, ["label"], col)
-        fig.add_trace(go.Bar(x=agg["label"].astype(str), y=agg["mean"], name=name, marker_color=_colour(i),
+        fig.add_trace(go.Bar(x=agg["label"].astype(str), y=agg["mean"], name=name, marker_color=colour(i),
                              error_y=dict(type="data", array=agg["std"].tolist(), visible=True),
                              customdata=agg["n"], hovertemplate="%{x}: %{y:.4f} ± %{error_y.array:.4f} "
                                                                 "(n=%{customdata} seeds)<extra>" + name + "</extra>"))
@@ -229,7 +236,7 @@ def accuracy_vs_bits(data: StudyData) -> go.Figure | None:
     fig = go.Figure()
     for i, label in enumerate(dict.fromkeys(agg["label"])):
         a = agg[agg["label"] == label].sort_values("bits", ascending=False)
-        fig.add_trace(go.Scatter(x=a["bits"], y=a["mean"], mode="lines+markers", line=dict(color=_colour(i)),
+        fig.add_trace(go.Scatter(x=a["bits"], y=a["mean"], mode="lines+markers", line=dict(color=colour(i)),
                                  name=f"{label} (n={_n_range(a['n'])})",
                                  error_y=dict(type="data", array=a["std"].tolist(), visible=True)))
     fig.update_xaxes(autorange="reversed", title_text="weight bits (post-training quantization)", dtick=1)
@@ -243,7 +250,8 @@ def _n_range(n: pd.Series) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def _colour(i: int) -> str:
+def colour(i: int) -> str:
+    """The i-th colour of plotly's default palette, so a label keeps its colour across figures."""
     import plotly.colors
 
     palette = plotly.colors.qualitative.Plotly

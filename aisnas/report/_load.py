@@ -2,8 +2,8 @@
 
 The frame is what `trials.csv` and `trials.json` hold and what every figure of the
 report is drawn from. Each trial gets a `status`:
-- "pareto": complete, feasible and on the feasible Pareto front (`study.best_trials`,
-  which skips infeasible trials); for a single-objective study, the best trial;
+- "pareto": complete, feasible, and dominated by no other feasible complete trial
+  (ties all stay); for a single-objective study, the trial(s) with the best value;
 - "dominated": complete and feasible, but not on the front;
 - "infeasible": complete, but a constraint value is > 0 (a broken budget or accuracy floor);
 - otherwise the trial's state in lower case: "fail", "running", "waiting", "pruned".
@@ -57,14 +57,15 @@ class StudyData:
 
 
 def open_report_storage(url: str):
-    """The storage at `url`, refusing a SQLite file that does not exist (it would be created empty)."""
+    """The storage at `url`, refusing a SQLite or journal file that does not exist (it would be created empty)."""
     from aisnas.search import open_storage, redact
 
-    if url.startswith("sqlite:///") and url[len("sqlite:///"):] not in ("", ":memory:"):
-        path = Path(url[len("sqlite:///"):]).expanduser()
-        if not path.is_file():
-            raise AisnasError(f"storage {redact(url)}: {path} does not exist; run `aisnas search` first "
-                              "or pass --storage")
+    for prefix in ("sqlite:///", "journal:"):
+        if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+            path = Path(url[len(prefix):]).expanduser()
+            if not path.is_file():
+                raise AisnasError(f"storage {redact(url)}: {path} does not exist; run `aisnas search` first "
+                                  "or pass --storage")
     return open_storage(url)
 
 
@@ -76,7 +77,8 @@ def resolve_study_name(name: str, storage, budget: str | None = None) -> str:
     stored = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
     stem = Path(name).stem if name.endswith(".toml") else name
     wanted = stem if budget in (None, "default") else f"{stem}-{budget}"
-    for candidate in (wanted, name):
+    # An exact stored name ("fanin-smoke") is taken as it is unless a budget was asked for.
+    for candidate in (wanted,) if budget is not None else (wanted, name):
         if candidate in stored:
             return candidate
     hint = f"stored studies: {', '.join(sorted(stored))}" if stored else "the storage holds no study yet"

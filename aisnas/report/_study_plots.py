@@ -11,7 +11,7 @@ import optuna
 import plotly.graph_objects as go
 from optuna.trial import TrialState
 
-from aisnas.report._figures import LAYOUT, _colour
+from aisnas.report._figures import LAYOUT, colour
 from aisnas.report._load import StudyData
 
 __all__ = ["REFERENCE_MARGIN", "hypervolume_history", "param_importances", "reference_point"]
@@ -70,7 +70,7 @@ def param_importances(data: StudyData) -> tuple[go.Figure | None, str]:
                 imp = optuna.importance.get_param_importances(
                     data.study, params=varied, target=lambda t, i=i: t.values[i])
                 fig.add_trace(go.Bar(x=list(imp.values()), y=list(imp.keys()), orientation="h", name=name,
-                                     marker_color=_colour(i)))
+                                     marker_color=colour(i)))
     except (ValueError, RuntimeError) as e:  # e.g. parameters not shared by all trials
         return None, f"importances could not be computed: {e}"
     fig.update_layout(title="Parameter importances (fANOVA, normalized per objective)", barmode="group",
