@@ -99,6 +99,7 @@ class SamplerConfig:
 @dataclass(frozen=True)
 class PPAConfig:
     hardware: str = "p2m"
+    compare: tuple[str, ...] = ()  # also price every trial on these profiles (user attr ppa_by_profile)
 
 
 @dataclass(frozen=True)
