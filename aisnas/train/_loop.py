@@ -162,6 +162,8 @@ def train(model: nn.Module, splits, cfg: TrainConfig, *, seed: int = 0, progress
                 loss.backward()
                 if sam is not None:
                     sam.perturb()
+                    # The step must use the gradient at w + e alone, not added to the one at w.
+                    base.zero_grad(set_to_none=True)
                     with _frozen_bn_stats(model), autocast:
                         criterion(model(xb).float(), yb).backward()
                     sam.step()
