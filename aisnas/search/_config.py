@@ -271,15 +271,15 @@ def _check_enqueue(cfg: StudyConfig, space, source: str) -> None:
             space.check_values(e.params)
         except ValueError as err:
             raise AisnasError(f"{where}: params.{err}") from None
-        if e.arch is None:
-            continue
-        from aisnas.arch import create_arch
-
         values = {k: v for k, v in e.params.items() if k != "input_variant"}
         try:
             built = space.build(values, cfg.width)
         except ValueError as err:
             raise AisnasError(f"{where}: params do not build: {err}") from None
+        if e.arch is None:
+            continue
+        from aisnas.arch import create_arch
+
         args = {**e.args, "width": e.args.get("width", 1.0) * (cfg.width or 1.0)}
         preset = create_arch(e.arch, **args)
         preset = dataclasses.replace(preset, in_sensor_layers=built.in_sensor_layers, adc_bits=built.adc_bits)
