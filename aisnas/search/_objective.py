@@ -75,6 +75,11 @@ class TrialRunner:
             v = space.variant(label)
             args = dict(v.args)
             variant = args.pop("input_variant", None)
+            if space.builder:  # a grid of builder values, e.g. NAS-Bench-101 cells by index
+                try:
+                    return label, space.build(args, cfg.width), variant
+                except ValueError as e:
+                    raise AisnasError(f"invalid architecture: {e}") from None
             return label, create_arch(v.arch, **{**width, **args}), variant
         values = space.suggest(trial)
         variant = values.pop("input_variant", None)
@@ -86,7 +91,7 @@ class TrialRunner:
         return trial.user_attrs.get("baseline", spec.name), spec, variant
 
     def __call__(self, trial: optuna.Trial):
-        from aisnas.experiment import run_experiment
+        from aisnas.search._protocols import run_protocol
 
         cfg = self.rs.config
         t_start = time.perf_counter()
@@ -112,8 +117,11 @@ class TrialRunner:
                 return self._values(trial, clean=_UNTRAINED_ACCURACY, noisy=_UNTRAINED_ACCURACY, counts=counts,
                                     ppa=ppa)
             splits = self.splits(variant)
-            model, res = run_experiment(spec, splits, cfg.train, cfg.eval, seed=seed, progress=self.progress,
-                                        desc=f"trial {trial.number} {label}")
+            # The study's protocol: train from scratch, or fine-tune a cached baseline.
+            model, res, extra = run_protocol(self.rs, spec, splits, label=label, seed=seed,
+                                             progress=self.progress, desc=f"trial {trial.number} {label}")
+            for k, v in extra.items():
+                trial.set_user_attr(k, v)
         except (AisnasError, ValueError, torch.OutOfMemoryError, RuntimeError) as e:
             trial.set_user_attr("failure_reason", f"{type(e).__name__}: {e}"[:2000])
             trial.set_user_attr("failure_trace", traceback.format_exc()[-4000:])

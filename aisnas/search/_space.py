@@ -44,7 +44,7 @@ def _load_builtin_builders() -> None:
     # Builders live beside the code they need; importing registers them.
     import importlib
 
-    for mod in ("aisnas.search.spaces",):
+    for mod in ("aisnas.search.spaces", "aisnas.nasbench"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -55,8 +55,10 @@ def _load_builtin_builders() -> None:
 @dataclass(frozen=True)
 class Variant:
     label: str
-    arch: str
+    arch: str = ""  # a preset name; unused in a space with a builder (args are its values)
     args: dict[str, Any] = field(default_factory=dict)
+    # Recipe overrides for this variant: [train] keys, or [finetune] keys for a fine-tuning arm.
+    train: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,16 +111,21 @@ class SearchSpace:
     builder: str | None = None
     knobs: dict[str, Knob] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)  # builder arguments that are not searched
+    # Variants kind with a builder: one variant per combination of these builder values.
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in ("variants", "knobs"):
             raise ValueError(f"kind: {self.kind!r} is not 'variants' or 'knobs'")
         if self.kind == "variants":
-            if not self.variants:
+            if self.grid and not self.builder:
+                raise ValueError("grid: a grid of builder values needs a builder name")
+            if not self.all_variants:
                 raise ValueError("variants: the search space is empty")
-            labels = [v.label for v in self.variants]
+            labels = [v.label for v in self.all_variants]
             if len(set(labels)) != len(labels):
                 raise ValueError("variants: labels must be unique")
+            _check_variants(self.variants, self.builder)
         else:
             if not self.knobs:
                 raise ValueError("knobs: the search space is empty")
@@ -130,11 +137,21 @@ class SearchSpace:
                         raise ValueError(f"knobs.{name}.when: {dep!r} is not a knob")
 
     @property
+    def all_variants(self) -> tuple[Variant, ...]:
+        """The listed variants, then one per combination of the `grid` values."""
+        import itertools
+
+        keys = list(self.grid)
+        combos = itertools.product(*(self.grid[k] for k in keys)) if keys else ()
+        return self.variants + tuple(Variant(label=", ".join(f"{k} {v}" for k, v in zip(keys, c)),
+                                             args=dict(zip(keys, c))) for c in combos)
+
+    @property
     def labels(self) -> list[str]:
-        return [v.label for v in self.variants]
+        return [v.label for v in self.all_variants]
 
     def variant(self, label: str) -> Variant:
-        for v in self.variants:
+        for v in self.all_variants:
             if v.label == label:
                 return v
         raise KeyError(label)
@@ -183,10 +200,24 @@ class SearchSpace:
         return _BUILDERS[self.builder]({**self.fixed, **values}, width)
 
 
+def _check_variants(variants: tuple[Variant, ...], builder: str | None) -> None:
+    from dataclasses import fields
+
+    from aisnas.train import TrainConfig
+
+    allowed = sorted(f.name for f in fields(TrainConfig))
+    for i, v in enumerate(variants):
+        if not v.arch and not builder:
+            raise ValueError(f"variants[{i}].arch: {v.label!r} names no architecture preset")
+        unknown = sorted(set(v.train) - set(allowed))
+        if unknown:
+            raise ValueError(f"variants[{i}].train: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+
+
 def load_space(path: str | Path) -> SearchSpace:
     data = load_toml(path)
     space = from_dict(SearchSpace, data, source=str(path))
-    if space.kind == "knobs":
+    if space.builder:
         _load_builtin_builders()
         if space.builder not in _BUILDERS:
             raise AisnasError(
