@@ -51,7 +51,10 @@ def axis_title(col: str) -> str:
     return AXIS_TITLES.get(col, col)
 
 
-LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=50), height=420)
+# Titles a little smaller than plotly's default and the legend under the plot, so that
+# neither runs into the mode bar in the half-width grid.
+LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=70, b=50), height=440,
+              title_font_size=14, showlegend=True, legend=dict(orientation="h", y=-0.2))
 
 
 def _num(v, digits: int = 4) -> str:
@@ -111,8 +114,10 @@ def pareto_2d(data: StudyData, x: str, y: str = "noisy_accuracy") -> go.Figure |
                 x=part[x], y=part[y], mode="markers", name=f"{st['name']} ({len(part)})",
                 marker=dict(color=st["color"], symbol=st["symbol"], size=st["size"]),
                 text=[hover_text(r) for _, r in part.iterrows()], hovertemplate="%{text}<extra></extra>"))
-    fig.update_layout(title=f"{axis_title(y)} vs {axis_title(x)}", xaxis_title=axis_title(x),
-                      yaxis_title=axis_title(y), **LAYOUT)
+    same = df[x].nunique() == 1  # e.g. sensor area when no layer runs in the sensor
+    fig.update_layout(title=f"{axis_title(y)} vs {axis_title(x)}" + (" (equal for all)" if same else ""),
+                      xaxis_title=axis_title(x) + (f": {_num(df[x].iloc[0])} for every trial" if same else ""),
+                      yaxis_title=axis_title(y), **{**LAYOUT, "height": 480})
     if _log_axis(df[x]):
         fig.update_xaxes(type="log")
     return fig
@@ -133,7 +138,7 @@ def pareto_3d(data: StudyData, axes: tuple[str, str, str]) -> go.Figure | None:
                 text=[hover_text(r) for _, r in part.iterrows()], hovertemplate="%{text}<extra></extra>"))
     scene = {f"{a}axis_title": axis_title(c) for a, c in zip("xyz", axes)}
     fig.update_layout(title="3-D: " + " / ".join(axis_title(c) for c in axes), scene=scene,
-                      **{**LAYOUT, "height": 560})
+                      **{**LAYOUT, "height": 620, "margin": dict(l=10, r=10, t=60, b=10), "legend": dict()})
     return fig
 
 
@@ -191,7 +196,8 @@ def accuracy_vs_sigma(data: StudyData, max_labels: int = 12) -> go.Figure | None
                               f"<br>n={n}; bars: {how}<extra></extra>"), row=1, col=j)
         fig.update_xaxes(title_text=f"sigma ({mode})" if mode else "sigma", row=1, col=j)
     fig.update_yaxes(title_text="accuracy", row=1, col=1)
-    fig.update_layout(title="Accuracy vs noise sigma per variant (mean ± std; n in the legend)", **LAYOUT)
+    fig.update_layout(title="Accuracy vs noise sigma per variant (mean ± std; n in the legend)",
+                      **{**LAYOUT, "margin": dict(l=60, r=20, t=90, b=50), "legend": dict(), "height": 460})
     return fig
 
 

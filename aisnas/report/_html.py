@@ -15,12 +15,16 @@ import pandas as pd
 
 __all__ = ["Page"]
 
+# The scrollbar is always there, so the page width does not change while the figures
+# are drawn one after another (a figure keeps the width it was drawn at).
 _CSS = """
+html { overflow-y: scroll; }
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1250px; color: #222; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.8em; }
 .note { color: #555; font-size: .92em; margin: .3em 0 .8em; }
 .message { background: #fff4e5; border-left: 4px solid #ff9f40; padding: .6em 1em; margin: .6em 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 1em; }
+.grid > div { min-width: 0; overflow: hidden; }
 table { border-collapse: collapse; font-size: .85em; margin: .4em 0 1em; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: .25em .6em; text-align: right; white-space: nowrap; }
 th { background: #f5f5f5; position: sticky; top: 0; }

@@ -49,6 +49,7 @@ def hypervolume_history(data: StudyData) -> tuple[go.Figure | None, str]:
         fig = optuna.visualization.plot_hypervolume_history(data.study, ref)
     shown = ", ".join(f"{n} {v:.4g}" for n, v in zip(data.metric_names, ref))
     fig.update_layout(title="Hypervolume of the feasible front after each trial", **LAYOUT)
+    fig.update_xaxes(dtick=1 if len(fig.data[0].x or ()) <= 20 else None)
     return fig, (f"reference point ({shown}): each objective's worst feasible value moved "
                  f"{REFERENCE_MARGIN:.0%} of its observed range further out")
 
@@ -62,6 +63,9 @@ def param_importances(data: StudyData) -> tuple[go.Figure | None, str]:
                      if len({repr(u.params.get(k)) for u in complete}) > 1})
     if not varied:
         return None, "every complete trial has the same parameter values: nothing to attribute"
+    if len(varied) == 1:
+        return None, (f"only {varied[0]!r} varies across the complete trials, so its importance is 1 by "
+                      "construction; the per-variant figures show its effect")
     fig = go.Figure()
     try:
         with warnings.catch_warnings():

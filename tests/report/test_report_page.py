@@ -25,8 +25,10 @@ def test_page_is_offline_with_plotly_inlined_once(make_study, trial_attrs, stora
     assert html.count(PLOTLY_BANNER) == 1
     assert not re.search(r"<script[^>]+src=", html), "a script is loaded from elsewhere"
     assert not re.search(r"<link[^>]+href=", html)
-    # 4 projections + 3-D + sigma + per-variant + 2 PPA breakdowns + hypervolume + importances
-    assert html.count('class="plotly-graph-div"') == 11
+    # 4 projections + 3-D + sigma + per-variant + 2 PPA breakdowns + hypervolume; only the
+    # variant varies (one seed), so importances are not drawn and the page says why.
+    assert html.count('class="plotly-graph-div"') == 10
+    assert "only &#x27;variant&#x27; varies across the complete trials" in html
     for section in ("Pareto front", "Accuracy vs noise", "Accuracy per variant", "Per-layer PPA",
                     "Hypervolume history", "Parameter importances", "Pareto trials"):
         assert f">{section}" in html, section
