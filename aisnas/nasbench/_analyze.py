@@ -150,15 +150,19 @@ def analyze(study, *, select: int = 10, kind: str = "additive", sigma: float = 0
         return {m: bootstrap_correlation(x, y, method=m, n_boot=n_boot, seed=seed) for m in ("pearson", "spearman")}
 
     picked = [c for c in cells if c["selected"]]
-    feature_names = list(_feature_keys(cells[0]))
+    # A feature that is the same for every cell (e.g. the stem's fan-in as the minimum)
+    # has no correlation: listed apart rather than reported as NaN.
+    varying = [f for f in _feature_keys(cells[0]) if len({c[f] for c in cells}) > 1]
+    constant = [f for f in _feature_keys(cells[0]) if f not in varying]
     features = {f: bootstrap_correlation([c[f] for c in cells], [c["drop"] for c in cells], method="spearman",
-                                         n_boot=n_boot, seed=seed) for f in feature_names}
+                                         n_boot=n_boot, seed=seed) for f in varying}
     return {
         "kind": kind, "sigma": sigma, "n_cells": len(cells), "n_selected": len(picked),
         "selection_rule": SELECTION_RULE,
         "cells": cells,
         "correlation": {"selected": corr(picked), "all": corr(cells)},
         "feature_vs_drop": features,
+        "constant_features": constant,
     }
 
 
@@ -194,4 +198,6 @@ def format_analysis(res: dict) -> str:
     lines.append("feature vs accuracy drop (clean - noisy), all cells, spearman:")
     for f, c in res["feature_vs_drop"].items():
         lines.append(f"  {f:<20}{_fmt_corr(c)}")
+    if res["constant_features"]:
+        lines.append(f"  the same for every cell: {', '.join(res['constant_features'])}")
     return "\n".join(lines)

@@ -71,6 +71,10 @@ def test_analyze_averages_seeds_selects_and_correlates():
     assert r == pytest.approx(np.corrcoef([c["clean_accuracy"] for c in picked],
                                           [c["noisy_accuracy"] for c in picked])[0, 1])
     assert set(res["feature_vs_drop"]) >= {"fanin_mean", "conv3x3", "projections", "depth"}
+    # Every feature is either correlated (a number) or listed as the same for all cells.
+    assert set(res["feature_vs_drop"]) | set(res["constant_features"]) == set(cells[0].features())
+    assert all(not math.isnan(c["r"]) for c in res["feature_vs_drop"].values())
+    assert all(len({c[f] for c in res["cells"]}) == 1 for f in res["constant_features"])
     text = format_analysis(res)
     assert "clean vs noisy, selected cells, pearson" in text and "cell0" in text
 
