@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import statistics
 import time
 from pathlib import Path
@@ -71,7 +72,7 @@ def train_baseline(spec, splits, cfg: TrainConfig, *, seed: int, cache_dir: str 
             state = torch.load(weights, map_location=device, weights_only=True)
             record = json.loads(meta.read_text())
             return state, {**record, "cached": True}
-        except (OSError, RuntimeError, ValueError, EOFError):
+        except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
             pass  # a damaged cache entry: train again and overwrite it
     torch.manual_seed(seed)  # the initial weights, as run_experiment seeds them
     model = spec.build().to(device)

@@ -111,7 +111,7 @@ class CellSpec:
     # 0.997, TensorFlow's decay convention, which in PyTorch would make the running
     # statistics those of the last batch alone.
     bn_momentum: float = 0.1
-    # Read by the PPA model: a cell network runs entirely off-sensor unless told otherwise.
+    # Read by the PPA model and the noise injector: 0 (all off-sensor) or 1 (the stem).
     in_sensor_layers: int = 0
     adc_bits: int | None = None
 
@@ -136,8 +136,11 @@ class CellSpec:
             raise ValueError(f"input_size: {self.input_size} is too small for {self.stacks} stacks")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation: {self.activation!r} is not one of {', '.join(ACTIVATIONS)}")
-        if not 0 <= self.in_sensor_layers <= len(self.layers()) - 1:
-            raise ValueError(f"in_sensor_layers: {self.in_sensor_layers} is outside 0..{len(self.layers()) - 1}")
+        if self.in_sensor_layers not in (0, 1):
+            # Inside a cell the noise injector's site order (registration) is not the
+            # execution order, so only the stem can be marked as the analog part.
+            raise ValueError(f"in_sensor_layers: {self.in_sensor_layers}; a NAS-Bench-101 network can put only "
+                             "its stem conv in the sensor (0 or 1)")
 
     # ---- identity ---------------------------------------------------------------
 
@@ -180,6 +183,7 @@ class CellSpec:
                 m.momentum = self.bn_momentum
         if self.activation == "softplus":
             swap_relu(net)
+        net.aisnas_in_sensor_layers = self.in_sensor_layers  # read by noise sites="in_sensor"
         return net
 
     # ---- counts -----------------------------------------------------------------

@@ -128,3 +128,11 @@ def test_no_relu_after_the_swap_and_noise_reaches_every_conv():
         h.remove()
     assert len(reached) == len(convs) and all(reached)
     assert all(isinstance(m, nn.BatchNorm2d) for _, m in sites)
+
+
+def test_only_the_stem_can_be_in_the_sensor():
+    cell = CellSpec(**TINY, in_sensor_layers=1)
+    assert [n for n, _ in find_noise_sites(cell.build(), "in_sensor")] == ["layers.0.conv_bn_relu.1"]
+    assert find_noise_sites(CellSpec(**TINY).build(), "in_sensor") == []
+    with pytest.raises(ValueError, match="only its stem"):
+        CellSpec(**TINY, in_sensor_layers=2)

@@ -115,3 +115,16 @@ def test_baseline_is_trained_once_shared_by_arms_and_resumes_identically(tmp_pat
     # Another seed or recipe is another baseline.
     _, _, i4 = finetune_experiment(spec, splits, base, arm("sgd"), ev, seed=2, cache_dir=tmp_path)
     assert i4["baseline"]["key"] != i1["baseline"]["key"] and i4["baseline"]["cached"] is False
+
+
+def test_a_damaged_cache_entry_is_retrained_not_trusted(tmp_path):
+    spec, splits = LinearSpec(), _splits()
+    base = TrainConfig(optimizer="sgd", steps=1, augment=False, channels_last=False)
+    key = baseline_key(spec, splits, base, 0)
+    (tmp_path / f"{key}.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / f"{key}.json").write_text("{}")
+    arm = TrainConfig(optimizer="sgd", steps=1, augment=False, channels_last=False)
+    ev = EvalConfig(sigmas=(0.0,), objective_sigma=0.0, repeats=1)
+    _, _, info = finetune_experiment(spec, splits, base, arm, ev, seed=0, cache_dir=tmp_path)
+    assert info["baseline"]["cached"] is False and info["baseline"]["key"] == key
+    assert torch.load(tmp_path / f"{key}.pt", weights_only=True)["weight"].shape == (2, 2)
