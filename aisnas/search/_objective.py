@@ -160,6 +160,15 @@ class TrialRunner:
         d = result.as_dict()
         trial.set_user_attr("ppa", d["totals"])
         trial.set_user_attr("ppa_hardware", self.rs.config.ppa.hardware)
+        if self.rs.config.ppa.compare:
+            # The same network priced on other sensors; a profile without analog compute
+            # (the conventional baseline) runs everything off-sensor.
+            by_profile = {}
+            for name in self.rs.config.ppa.compare:
+                prof = load_profile(name)
+                depth = spec.in_sensor_layers if prof.has_analog else 0
+                by_profile[name] = estimate_ppa(spec, prof, in_sensor_layers=depth, isp_stages=isp).as_dict()["totals"]
+            trial.set_user_attr("ppa_by_profile", by_profile)
         if self.rs.config.constraints.budgets:
             cons = constraint_values(result, dict(self.rs.config.constraints.budgets))
             trial.set_user_attr("constraints", {**trial.user_attrs.get("constraints", {}), **cons})

@@ -165,3 +165,20 @@ def test_fanin_smoke_end_to_end_on_cifar10(tmp_path, capsys):
     assert {t.params["variant"] for t in done} == {"fan-in 1", "fan-in 1/2", "fan-in 1/4"}
     # Brief training, but clearly above chance (10 classes).
     assert max(t.user_attrs["clean_accuracy"] for t in done) > 0.15
+
+
+def test_ppa_compare_prices_each_trial_on_every_listed_profile(tiny_study, tiny_data, tmp_path):
+    text = tiny_study.read_text().replace("[sampler]", '[ppa]\nhardware = "p2m"\ncompare = ["scamp5", "conventional"]\n\n[sampler]')
+    text = text.replace('seeds = 1', 'seeds = 1\n')
+    tiny_study.write_text(text)
+    space = tiny_study.parent / "space.toml"
+    space.write_text(space.read_text().replace("args = { kernel = 3 }", "args = { kernel = 3, in_sensor_layers = 2 }"))
+    url = _storage(tmp_path)
+    run_search(str(tiny_study), storage=url, data=str(tiny_data), quiet=True, trials=1)
+    t = [t for t in optuna.load_study(study_name="tiny", storage=url).trials if t.state == TrialState.COMPLETE][0]
+    by = t.user_attrs["ppa_by_profile"]
+    assert set(by) == {"scamp5", "conventional"}
+    # In-sensor depth 2 on scamp5: the ADCs convert the second conv's outputs (32x32x4 at width 0.25);
+    # the conventional sensor has no analog compute and digitizes every photosite.
+    assert by["scamp5"]["adc_conversions"] == 32 * 32 * 4
+    assert by["conventional"]["adc_conversions"] == 32 * 32 * 3
