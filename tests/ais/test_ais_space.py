@@ -173,3 +173,31 @@ def test_knob_values_are_checked_against_the_space(space):
     with pytest.raises(ValueError, match="adc_bits: missing"):
         space.check_values({k: v for k, v in good.items() if k != "adc_bits"})
     assert dataclasses.replace(space.knobs["num_stages"]).is_int and not space.knobs["growth"].is_int
+
+
+@pytest.mark.parametrize("name", ["tpe", "nsga2", "nsga3", "gp", "random", "qmc"])
+def test_every_sampler_a_study_may_name_searches_the_ais_space(name):
+    import warnings
+
+    from aisnas.ppa import constraint_values
+    from aisnas.search import make_sampler
+    from aisnas.search._config import SamplerConfig
+
+    rs = load_study("ais")
+    rs = dataclasses.replace(rs, config=dataclasses.replace(
+        rs.config, sampler=SamplerConfig(name=name, seed=0, n_startup_trials=3, population_size=4)))
+
+    def objective(trial):  # PPA only: the samplers, not training, are under test
+        values = rs.space.suggest(trial)
+        values.pop("input_variant")
+        ppa = estimate_ppa(rs.space.build(values, 0.25), "p2m")
+        for k, v in constraint_values(ppa, dict(rs.config.constraints.budgets)).items():
+            trial.set_constraint(k, v)
+        return [1e6 / ppa.totals["energy_pj"], ppa.totals["energy_pj"], ppa.totals["sensor_area_mm2"]]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental-feature warnings
+        study = optuna.create_study(directions=["maximize", "minimize", "minimize"], sampler=make_sampler(rs))
+        study.optimize(objective, n_trials=5, catch=(ValueError,))
+    # Past the 3 startup trials (4 for the populations): the sampler's own picks ran too.
+    assert [t.state for t in study.trials].count(optuna.trial.TrialState.COMPLETE) >= 4
