@@ -18,6 +18,12 @@ def register(sub) -> None:
     p.add_argument("--study-name", default=None, help="store under this name instead of the study's own")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
+    p.add_argument("--workers", type=int, default=1,
+                   help="local worker processes on the study (needs --storage journal:PATH or postgresql://...); "
+                        "run the same command on other machines with a postgresql:// URL to join in")
+    p.add_argument("--heartbeat", type=int, default=30, metavar="SECONDS",
+                   help="PostgreSQL: seconds between a trial's heartbeats; a trial silent for 3 is failed "
+                        "and queued again (default 30)")
     p.set_defaults(func=run)
 
 
@@ -25,5 +31,6 @@ def run(args) -> int:
     from aisnas.search import run_search
 
     summary = run_search(args.study, budget=args.budget, storage=args.storage, data=args.data, seed=args.seed,
-                         trials=args.trials, device=args.device, quiet=args.quiet, study_name=args.study_name)
+                         trials=args.trials, device=args.device, quiet=args.quiet, study_name=args.study_name,
+                         workers=args.workers, heartbeat=args.heartbeat)
     return 130 if summary.interrupted else 0

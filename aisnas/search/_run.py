@@ -3,7 +3,8 @@
 Running the same command again continues the same study: completed trials are kept,
 grid points not yet completed are enqueued again, and trials left RUNNING by a killed
 single-process run are marked failed with the reason. A study whose configuration
-changed since it was created is refused, never silently mixed.
+changed since it was created is refused, never silently mixed. `workers=N` runs N
+local worker processes (see `_workers` and `_pool` for caps, crashes and retries).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
 import torch
@@ -23,7 +24,9 @@ from aisnas.configs import to_dict
 from aisnas.errors import AisnasError
 from aisnas.search._config import ResolvedStudy, load_study
 from aisnas.search._objective import TrialRunner
-from aisnas.search._storage import DEFAULT_STORAGE, open_storage, redact
+from aisnas.search._storage import DEFAULT_STORAGE, HEARTBEAT_S, has_heartbeat, open_storage, redact
+from aisnas.search._pool import WorkerSpec, run_workers
+from aisnas.search._workers import Plan, run_inline, worker_alive
 
 __all__ = ["SearchSummary", "make_sampler", "open_study", "run_search"]
 
@@ -39,6 +42,9 @@ class SearchSummary:
     ran: int
     seconds: float
     interrupted: bool
+    workers: int = 1
+    lost: tuple[str, ...] = field(default=())  # one line per worker that died
+    waiting: int = 0  # trials queued but not run (the next run starts with them)
 
 
 def make_sampler(rs: ResolvedStudy, seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -92,6 +98,8 @@ def _fail_stale_running(study: optuna.Study) -> int:
     """Single-process storages have no heartbeat: a RUNNING trial at start was killed."""
     n = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if worker_alive(t.user_attrs.get("worker")):  # another command's worker on this host: not stale
+            continue
         study._storage.set_trial_user_attr(t._trial_id, "failure_reason",
                                            "interrupted: found RUNNING when the study was resumed")
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
@@ -100,9 +108,10 @@ def _fail_stale_running(study: optuna.Study) -> int:
 
 
 def _enqueue_grid(study: optuna.Study, rs: ResolvedStudy) -> int:
-    """Enqueue every (variant, seed) not yet completed or waiting; returns how many wait."""
+    """Enqueue every (variant, seed) not yet completed, waiting or running; returns how many wait."""
     done = {(t.params.get("variant"), t.params.get("seed"))
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING))}
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING,
+                                                              TrialState.RUNNING))}
     for seed in range(rs.config.seeds):
         for label in rs.space.labels:
             if (label, seed) not in done:
@@ -122,8 +131,14 @@ def _enqueue_baselines(study: optuna.Study, rs: ResolvedStudy) -> None:
 
 def run_search(study: str, *, budget: str = "default", storage: str | None = None, data: str | None = None,
                seed: int | None = None, trials: int | None = None, device: str = "auto", quiet: bool = False,
-               study_name: str | None = None, callbacks=(), out=None) -> SearchSummary:
-    """Run (or continue) a study; everything `aisnas search` does, callable from Python."""
+               study_name: str | None = None, workers: int = 1, heartbeat: int = HEARTBEAT_S, callbacks=(),
+               out=None) -> SearchSummary:
+    """Run (or continue) a study; everything `aisnas search` does, callable from Python.
+
+    `workers`: local worker processes (journal or PostgreSQL storage when > 1);
+    `heartbeat`: seconds between heartbeats on PostgreSQL (a trial silent for three is
+    taken for dead, failed and queued again).
+    """
     from aisnas.runtime import provenance, select_device
 
     out = out or sys.stdout
@@ -133,48 +148,86 @@ def run_search(study: str, *, budget: str = "default", storage: str | None = Non
         import dataclasses
 
         rs = dataclasses.replace(rs, name=study_name)
+    if workers < 1:
+        raise AisnasError(f"workers {workers}: must be at least 1")
     url = storage or DEFAULT_STORAGE
-    st = open_storage(url)
+    st = open_storage(url, workers=workers, heartbeat=heartbeat)
     dev = select_device(device)
+    runner = TrialRunner(rs, data_path=data, device=dev, provenance=provenance(dev), progress=not quiet)
+    _check_data(rs, runner, data, workers, quiet)
     sampler = make_sampler(rs, seed)
     opt_study = open_study(rs, st, sampler=sampler, storage_url=url)
     stale = _fail_stale_running(opt_study) if not url.startswith(("postgresql", "mysql")) else 0
+    hb = heartbeat if has_heartbeat(url) else None
     if rs.space.kind == "variants":
         n = _enqueue_grid(opt_study, rs)
         if trials is not None:
             n = min(n, trials)
+        plan = Plan(grid=True, budget=trials, heartbeat=hb)  # the queue is the cap
     else:
         _enqueue_baselines(opt_study, rs)
         target = trials if trials is not None else (rs.config.trials or 20)
         done = len(opt_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         n = max(0, target - done) if trials is None else target
+        # The study's trial count caps all workers and machines; --trials caps this command.
+        plan = Plan(grid=False, cap=None if trials is not None else target, budget=n, heartbeat=hb)
     print(f"study {rs.name!r} ({rs.budget} budget) in {redact(url)}: {n} trial(s) to run"
+          + (f" by {workers} workers" if workers > 1 else "")
           + (f", {stale} interrupted trial(s) marked failed" if stale else ""), file=out, flush=True)
-    runner = TrialRunner(rs, data_path=data, device=dev, provenance=provenance(dev), progress=not quiet)
     bar = _StudyProgress(n, rs, quiet=quiet, out=out)
     from aisnas.report import DashboardPublisher
 
     # optuna-dashboard view: figures and note every few trials and at the end, a plot per trial.
     dashboard = DashboardPublisher(url)
     t0 = time.perf_counter()
-    interrupted = False
+    interrupted, lost, errors = False, [], []
+    base_seed = rs.config.sampler.seed if seed is None else seed
     try:
-        if n > 0:
-            opt_study.optimize(dashboard.objective(runner), n_trials=n, catch=_CATCH,
-                               callbacks=[bar, dashboard, *callbacks], gc_after_trial=False)
+        if n > 0 and workers == 1:
+            run_inline(opt_study, dashboard.objective(runner), plan, seed=base_seed, device=dev, catch=_CATCH,
+                       callbacks=[bar, dashboard, *callbacks])
+        elif n > 0:
+            spec = WorkerSpec(rs=rs, url=url, plan=plan, data=data, device=device, seed=base_seed,
+                              heartbeat=heartbeat, workers=workers, catch=_CATCH, wrap=_with_artifacts)
+            outcome = run_workers(opt_study, spec, callbacks=[bar, dashboard, *callbacks], out=out)
+            interrupted, lost, errors = outcome.interrupted, outcome.lost, outcome.errors
     except KeyboardInterrupt:
         interrupted = True
     finally:
         bar.close()
         dashboard.finish(opt_study)
+    if errors and bar.count == 0:
+        raise AisnasError(errors[0])
     states = [t.state for t in opt_study.get_trials(deepcopy=False)]
     summary = SearchSummary(
         study_name=rs.name, storage=redact(url), complete=states.count(TrialState.COMPLETE),
         failed=states.count(TrialState.FAIL), ran=bar.count, seconds=time.perf_counter() - t0,
-        interrupted=interrupted,
+        interrupted=interrupted, workers=workers, lost=tuple(lost), waiting=states.count(TrialState.WAITING),
     )
     _print_summary(summary, rs, url, out)
     return summary
+
+
+def _with_artifacts(runner, url):
+    """The objective a spawned worker runs: picklable by name, unlike a closure."""
+    from aisnas.report import DashboardPublisher
+
+    return DashboardPublisher(url).objective(runner)
+
+
+def _check_data(rs: ResolvedStudy, runner: TrialRunner, data: str | None, workers: int, quiet: bool) -> None:
+    """A missing or corrupt dataset is one error before any trial, not N failed trials.
+
+    Without a path (the download cache) one process loads lazily as before; N workers
+    get the data decoded (or downloaded) once by the parent instead of N times at once.
+    """
+    path = data or rs.config.data.path
+    if workers == 1 and path is not None:
+        runner.splits()
+    elif workers > 1:
+        from aisnas.data import load_dataset
+
+        load_dataset(path, download=path is None, progress=not quiet)
 
 
 class _StudyProgress:
@@ -222,6 +275,8 @@ def _print_summary(s: SearchSummary, rs: ResolvedStudy, url: str, out) -> None:
         f"report:    aisnas report --study {rs.study}{budget}{store}",
         f"dashboard: aisnas dashboard{store}",
     ]
-    if s.interrupted:
+    if s.lost:
+        lines.append(f"{len(s.lost)} worker(s) died; their trials were failed and queued again")
+    if s.interrupted or s.waiting:
         lines.append("run the same command again to continue the study")
     print("\n".join(lines), file=out, flush=True)
