@@ -15,7 +15,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def shrink_study(name: str, dest: Path, *, smoke: dict, train: dict | None = None, eval: dict | None = None) -> Path:
+def _shrink_study(name: str, dest: Path, *, smoke: dict, train: dict | None = None, eval: dict | None = None) -> Path:
     """The shipped study `name` with its smoke budget replaced by `smoke`; spaces stay the shipped ones."""
     data = tomllib.loads(builtin_path("studies", name).read_text())
     data["space"] = str(builtin_path("search_spaces", data["space"]))
@@ -35,3 +35,10 @@ def tiny_data(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("AISNAS_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def shrink_study():
+    """The study-shrinking helper as a fixture: conftest modules share one import name, so tests
+    in several folders cannot import from `conftest` without picking up another folder's."""
+    return _shrink_study

@@ -34,9 +34,7 @@ def test_shipped_spaces_build_cells():
     assert len(smoke.space.labels) == 4 and smoke.config.data.train_size == 1000
 
 
-def test_nasbench101_smoke_study_runs_and_is_analyzed(tiny_data, tmp_path, capsys):
-    from conftest import shrink_study
-
+def test_nasbench101_smoke_study_runs_and_is_analyzed(shrink_study, tiny_data, tmp_path, capsys):
     study = shrink_study("nasbench101", tmp_path, smoke={"train_size": 100, "val_size": 40, "epochs": 1,
                                                          "repeats": 2}, train={"batch_size": 25})
     url = f"sqlite:///{tmp_path / 'nb.db'}"

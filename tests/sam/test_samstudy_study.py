@@ -19,9 +19,7 @@ def test_shipped_sam_study_resolves_per_budget():
     assert default.space.variant("ASAM").train == {"optimizer": "asam", "rho": 0.5}
 
 
-def test_sam_smoke_study_runs_every_arm_on_one_baseline_per_seed(tiny_data, tmp_path, capsys):
-    from conftest import shrink_study
-
+def test_sam_smoke_study_runs_every_arm_on_one_baseline_per_seed(shrink_study, tiny_data, tmp_path, capsys):
     study = shrink_study("sam", tmp_path, smoke={"seeds": 2, "width": 0.0625, "train_size": 50, "val_size": 20,
                                                  "epochs": 1, "finetune_epochs": 1, "repeats": 1},
                          train={"batch_size": 25, "bn_recalibration": 50},
@@ -62,9 +60,7 @@ def test_sam_smoke_study_runs_every_arm_on_one_baseline_per_seed(tiny_data, tmp_
     (("protocol = \"finetune\"", "protocol = \"transfer\""), "protocol: 'transfer'"),
     (("[finetune]", "[finetuned]"), "unknown key 'finetuned'"),
 ])
-def test_bad_protocol_settings_are_one_line_errors(tmp_path, edit, message):
-    from conftest import shrink_study
-
+def test_bad_protocol_settings_are_one_line_errors(shrink_study, tmp_path, edit, message):
     study = shrink_study("sam", tmp_path, smoke={"seeds": 1})
     study.write_text(study.read_text().replace(*edit, 1))
     with pytest.raises(AisnasError, match=message) as e:
