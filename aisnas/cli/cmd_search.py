@@ -20,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
     p.add_argument("--workers", type=int, default=1,
                    help="local worker processes on the study (needs --storage journal:PATH or postgresql://...); "
-                        "run the same command on other machines with a postgresql:// URL to join in")
+                        "run the same command on other machines with a postgresql:// URL to join in (leave the "
+                        "password out of the URL: PostgreSQL reads it from PGPASSWORD or ~/.pgpass)")
     p.add_argument("--heartbeat", type=int, default=30, metavar="SECONDS",
                    help="PostgreSQL: seconds between a trial's heartbeats; a trial silent for 3 is failed "
                         "and queued again (default 30)")

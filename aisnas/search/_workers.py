@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import uuid
 import warnings
@@ -168,7 +169,13 @@ def work(study: optuna.Study, objective, plan: Plan, budget, *, catch, callbacks
         if has_work:
             go = budget.take()
             if go:
-                study.optimize(objective, n_trials=1, catch=catch, callbacks=list(callbacks), gc_after_trial=False)
+                try:
+                    study.optimize(objective, n_trials=1, catch=catch, callbacks=list(callbacks),
+                                   gc_after_trial=False)
+                except optuna.exceptions.UpdateFinishedTrialError as e:
+                    # Its heartbeats were late (a starved CPU) and another worker failed it and
+                    # queued a retry; the result cannot be stored, the retry stands in for it.
+                    print(f"aisnas: warning: {e}", file=sys.stderr, flush=True)
                 ran += 1
                 continue
             if go is False:
@@ -194,5 +201,10 @@ def run_inline(study: optuna.Study, objective, plan: Plan, *, seed: int, device,
 
 
 def _may_come_back(t, plan: Plan, run_id: str) -> bool:
-    """A running trial that may fail and be queued again for us to run."""
-    return plan.heartbeat is not None or (bool(run_id) and (t.user_attrs.get("worker") or {}).get("run") == run_id)
+    """A running trial that may fail and be queued again for us to run.
+
+    Only trials a worker loop runs count: they have heartbeats (a RUNNING trial without
+    any, e.g. from `study.ask()`, is never found stale) and a `worker` record.
+    """
+    worker = t.user_attrs.get("worker")
+    return bool(worker) and (plan.heartbeat is not None or worker.get("run") == run_id)
