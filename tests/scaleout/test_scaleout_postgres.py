@@ -153,26 +153,27 @@ def test_four_workers_stop_at_the_studys_trial_count(postgres, tiny_data, tmp_pa
 def test_a_lost_machines_trial_fails_by_heartbeat_and_others_retry_it(postgres, tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     url = postgres.new_database()
-    study = write_study(tmp_path, name="slow", epochs=3)  # points k3 and k5
-    # "Machine B": a whole command, killed with kill -9 in the middle of its first
-    # trial; no parent of its own sees it die. (Forked from the warm fork server, so
-    # it starts in a moment; the tests' own process plays no part in the study.)
-    b = machine(run_search, str(study), storage=url, data=str(tiny_data), quiet=True, heartbeat=1)
+    study = write_study(tmp_path, name="slow", epochs=10)  # points k3 and k5, a second or more of training each
+    # "Machine B": a whole command, killed with kill -9 while it trains; no parent of its
+    # own sees it die. (Forked from the warm fork server, so it starts in a moment; the
+    # tests' own process plays no part in the study.) Heartbeats every 2 s: 1 s could
+    # starve on a busy CPU and a live trial be taken for dead.
+    b = machine(run_search, str(study), storage=url, data=str(tiny_data), quiet=True, heartbeat=2)
     try:
-        victim = _wait_for_running(url, "slow", b)
+        _wait_for_running(url, "slow", b)
         os.kill(b.pid, signal.SIGKILL)
     finally:
         b.kill()
         b.join()
-    assert _state(url, "slow", victim.number) == TrialState.RUNNING  # nobody has noticed yet
-    # "Machine A" joins with two workers: one runs the point still waiting; the idle one
-    # fails B's silent trial after three missed heartbeats, and the retry is run.
-    s = run_search(str(study), storage=url, data=str(tiny_data), quiet=True, heartbeat=1, workers=2)
+    (victim,) = [t for t in _trials(url, "slow") if t.state == TrialState.RUNNING]  # nobody has noticed yet
+    # "Machine A" joins with two workers: one runs what still waits; an idle one fails
+    # B's silent trial after three missed heartbeats, and the retry is run.
+    s = run_search(str(study), storage=url, data=str(tiny_data), quiet=True, heartbeat=2, workers=2)
     trials = _trials(url, "slow")
     assert trials[victim.number].state == TrialState.FAIL
     retry = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
-    assert retry[0].params == trials[victim.number].system_attrs["fixed_params"]  # the same grid point
+    assert retry[0].params == victim.system_attrs["fixed_params"]  # the same grid point
     assert retry[0].user_attrs["retry_history"] == [victim.number]
     assert retry[0].user_attrs["worker"]["run"] != victim.user_attrs["worker"]["run"]
     assert _complete_points(trials) == [("k3", 0), ("k5", 0)]
@@ -184,7 +185,8 @@ def _wait_for_running(url: str, name: str, proc, timeout: float = 90.0):
     while time.monotonic() < deadline:
         assert proc.is_alive(), "the command ended before it started a trial"
         try:
-            running = [t for t in _trials(url, name) if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
+            running = [t for t in _trials(url, name) if t.state == TrialState.RUNNING
+                       and "ppa_hardware" in t.user_attrs]  # its last record before training
         except KeyError:  # the study does not exist yet
             running = []
         if running:

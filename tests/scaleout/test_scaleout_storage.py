@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from scaleout_helpers import write_study
+from scaleout_helpers import PASSWORD, write_study
 
 from aisnas.cli import main
 from aisnas.errors import AisnasError
@@ -69,3 +69,15 @@ def test_unreachable_postgres_names_the_host_without_the_password():
     assert "Sekr1t-pw" not in text and "postgresql://ais:***@127.0.0.1:1/nas" in text and "cannot open" in text
     with pytest.raises(AisnasError, match="at least 1 second"):
         open_storage("postgresql://ais@127.0.0.1:1/nas", heartbeat=0)
+
+
+def test_the_password_can_stay_out_of_the_url(postgres, monkeypatch):
+    """Command lines are visible to every user of a machine (ps); PGPASSWORD is not."""
+    url = postgres.new_database()
+    bare = url.replace(f":{PASSWORD}@", "@")
+    monkeypatch.setenv("PGPASSWORD", "wrong")
+    with pytest.raises(AisnasError, match="password authentication failed"):
+        open_storage(bare)
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    study = optuna.create_study(study_name="s", storage=open_storage(bare))
+    assert optuna.load_study(study_name="s", storage=open_storage(url))._study_id == study._study_id
