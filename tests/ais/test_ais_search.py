@@ -118,6 +118,22 @@ def test_export_rebuilds_with_the_recorded_clean_accuracy(smoke, tmp_path, capsy
     assert "same as the recorded" in capsys.readouterr().out
 
 
+def test_export_of_a_sampled_trial_with_quantized_weights_and_an_adc(smoke, tmp_path):
+    # Trial 5 (sampler seed 0) has QAT weights, depthwise units, skips, pooled stages and an
+    # ADC quantizer in the model: all of it must survive the state dict round trip.
+    t = smoke["trials"][5]
+    assert "train" in t.user_attrs and t.user_attrs["arch"]["adc_bits"]
+    assert any(st.get("weight_bits") for st in t.user_attrs["arch"]["stages"])
+    out = tmp_path / "sampled"
+    r = export_trial(str(smoke["study"]), trial=5, out=out, budget="smoke", storage=smoke["url"],
+                     data=str(smoke["data"]), device="cpu")
+    assert r.clean_reproduced == r.clean_recorded == t.user_attrs["clean_accuracy"]
+    assert check_export(out, data=str(smoke["data"]), device="cpu")["clean_accuracy"] == r.clean_recorded
+    weights = load_file(str(out / "weights.safetensors"))
+    assert any(k.endswith("parametrizations.weight.original") for k in weights)  # QAT kept as trained
+    assert any(k.endswith("full_scale") for k in weights)  # the ADC's calibrated range
+
+
 def test_export_of_an_in_sensor_trial_maps_the_boundary(tmp_path):
     from aisnas.export import hardware_mapping
 
