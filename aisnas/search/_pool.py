@@ -196,8 +196,17 @@ def run_workers(study: optuna.Study, spec: WorkerSpec, *, callbacks=(), out=None
         conns.append(parent_end)
     res = WorkersOutcome()
     left = spec.plan.budget
+    # A scheduler's SIGTERM to this command stops the workers as Ctrl-C does (main thread only).
+    main = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     busy = [False] * spec.workers  # holds a claim it has not reported done
     alive = set(range(spec.workers))
+
+    def reply(i: int, answer) -> None:
+        try:
+            conns[i].send(answer)
+        except OSError:  # it died after asking; its sentinel tells the rest
+            pass
 
     def handle(i: int, msg) -> None:
         nonlocal left
@@ -205,9 +214,9 @@ def run_workers(study: optuna.Study, spec: WorkerSpec, *, callbacks=(), out=None
             if left is None or left > 0:
                 left = None if left is None else left - 1
                 busy[i] = True
-                conns[i].send(True)
+                reply(i, True)
             else:
-                conns[i].send(None if any(busy[j] for j in alive if j != i) else False)
+                reply(i, None if any(busy[j] for j in alive if j != i) else False)
         elif msg[0] == "done":
             busy[i] = False
             res.ran += 1
@@ -254,6 +263,8 @@ def run_workers(study: optuna.Study, spec: WorkerSpec, *, callbacks=(), out=None
                     by_handle[conns[i]] = i
             for h in wait_any(list(by_handle), timeout=1.0):
                 i = by_handle[h]
+                if i not in alive:  # ended (and drained) earlier in this round
+                    continue
                 if h is procs[i].sentinel:
                     ended(i)
                     continue
@@ -266,7 +277,14 @@ def run_workers(study: optuna.Study, spec: WorkerSpec, *, callbacks=(), out=None
         _stop(procs, alive)
         for i in sorted(alive):
             ended(i, stopping=True)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, old_term)
     return res
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _stop(procs, alive) -> None:

@@ -39,6 +39,7 @@ import uuid
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
@@ -84,16 +85,32 @@ def worker_device(device: str, index: int, gpus: int) -> str:
 
 
 def worker_alive(worker: dict | None) -> bool:
-    """Whether the process that a trial's `worker` attr names still runs on this host."""
+    """Whether the process that a trial's `worker` attr names still runs on this host.
+
+    The same pid is not enough after a crash and a reboot: where Linux tells, the
+    process must also have the same start (boot id and start time) as the one recorded.
+    """
     if not worker or worker.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(worker["pid"]), 0)
+        pid = int(worker["pid"])
+        os.kill(pid, 0)
     except (ProcessLookupError, KeyError, ValueError, TypeError):
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+        pass
+    started = _process_start(pid)
+    return worker.get("started") is None or started is None or started == worker["started"]
+
+
+def _process_start(pid: int) -> str | None:
+    """"<boot id>:<start time in clock ticks>" of a process, or None off Linux."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, counted after "(comm)"
 
 
 class _Objective:
@@ -190,7 +207,8 @@ def _record(run_id: str, index: int, workers: int, seed: int, device) -> dict:
     import torch
 
     return {"run": run_id, "index": index, "of": workers, "host": socket.gethostname(), "pid": os.getpid(),
-            "sampler_seed": seed, "torch_threads": torch.get_num_threads(), "device": str(device)}
+            "started": _process_start(os.getpid()), "sampler_seed": seed, "torch_threads": torch.get_num_threads(),
+            "device": str(device)}
 
 
 def run_inline(study: optuna.Study, objective, plan: Plan, *, seed: int, device, catch, callbacks=()) -> int:
