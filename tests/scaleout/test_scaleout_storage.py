@@ -81,3 +81,27 @@ def test_the_password_can_stay_out_of_the_url(postgres, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     study = optuna.create_study(study_name="s", storage=open_storage(bare))
     assert optuna.load_study(study_name="s", storage=open_storage(url))._study_id == study._study_id
+
+
+def test_a_resumed_journal_study_fails_only_trials_whose_worker_is_gone(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from aisnas.search._run import _fail_stale_running
+    from aisnas.search._workers import _record, worker_alive
+
+    me = _record("run-a", 0, 2, 0, "cpu")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = {**me, "pid": int(gone.stdout)}  # a process that has exited
+    reborn = {**me, "started": "another-boot:1"}  # this pid, but not the process that ran the trial
+    assert worker_alive(me) and not worker_alive(dead) and not worker_alive(reborn)
+    assert not worker_alive({**me, "host": "elsewhere"}) and not worker_alive(None)
+    study = optuna.create_study(study_name="s", storage=open_storage(f"journal:{tmp_path / 's.journal'}"))
+    for w in (me, dead, reborn, None):
+        t = study.ask()
+        if w:
+            t.set_user_attr("worker", w)
+    assert _fail_stale_running(study) == 3
+    assert [t.state.name for t in study.trials] == ["RUNNING", "FAIL", "FAIL", "FAIL"]
+    assert os.getpid() == study.trials[0].user_attrs["worker"]["pid"]
