@@ -14,8 +14,9 @@ def register(sub) -> None:
     p.add_argument("--storage", default=None, help="sqlite:///FILE (default sqlite:///aisnas.db), journal:PATH "
                                                    "or postgresql://USER:PASS@HOST/DB")
     p.add_argument("--data", default=None, help="dataset path (default: study's, $AISNAS_DATA, download cache)")
-    p.add_argument("--seed", type=int, default=None, help="sampler seed (default: the study file's); worker i uses seed + i, so give each "
-                                                     "machine that joins a study its own seed")
+    p.add_argument("--seed", type=int, default=None,
+                   help="sampler seed (default: the study file's); worker i uses seed + i, so give each machine "
+                        "that joins a study its own seed")
     p.add_argument("--study-name", default=None, help="store under this name instead of the study's own")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--quiet", action="store_true", help="plain log lines instead of progress bars")
