@@ -22,8 +22,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from aisnas.report import write_report
+    import optuna
 
+    from aisnas.errors import AisnasError
+    from aisnas.report import open_report_storage, resolve_study_name, write_report
+    from aisnas.search import DEFAULT_STORAGE, redact
+
+    # A study with no trial at all is a mistake on the command line (wrong name, storage
+    # or budget), so the command says so; write_report itself still renders such a
+    # study as a page with a notice, for library callers and the dashboard.
+    url = args.storage or DEFAULT_STORAGE
+    storage = open_report_storage(url)
+    name = resolve_study_name(args.study, storage, args.budget)
+    if not optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False):
+        raise AisnasError(f"study {name!r} in {redact(url)} has no trials yet; run `aisnas search` on it first")
     out = write_report(args.study, args.storage, args.out, budget=args.budget, data=args.data)
     print(f"report: {out / 'index.html'}\ntables: {out / 'trials.csv'}, {out / 'trials.json'}")
     return 0

@@ -114,9 +114,6 @@ def test_report_on_an_empty_storage(tmp_path, capsys):
     assert not (tmp_path / "r").exists() and _snapshot(db) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 lists `report` on an empty study as bad input (one-line error, "
-                                       "exit != 0); aisnas.report renders it as a page saying 'has no trials yet' "
-                                       "(tests/report/test_report_page.py::test_empty_study): the two disagree")
 def test_report_on_a_study_without_trials(tmp_path, capsys):
     db = tmp_path / "study.db"
     optuna.create_study(study_name="tiny", storage=f"sqlite:///{db}", directions=["maximize", "maximize"])
