@@ -213,14 +213,16 @@ def format_arms(summary: dict, metrics: tuple[str, ...] | None = None) -> str:
         cells = []
         for a in arms.values():
             s = a["metrics"].get(m)
-            cells.append(f"{s['mean']:.3f}+-{s['std']:.3f}" if s else "-")
+            cells.append("-" if not s else f"{s['mean']:.3f}+-{s['std']:.3f}" if s["n"] > 1 else f"{s['mean']:.3f}")
         lines.append(f"{m:<22}" + "".join(f"{c:>18}" for c in cells))
     lines.append("")
-    lines.append(f"paired difference to {summary['reference']} (same seed and baseline): mean +- std, wins/seeds")
+    lines.append(f"paired difference to {summary['reference']} (same seed and baseline): mean +- std over seeds, "
+                 "seeds where the arm is better / seeds")
     for m in names:
         cells = []
         for lab, a in arms.items():
             d = a["vs_reference"].get(m)
-            cells.append(f"{d['mean']:+.3f}+-{d['std']:.3f} {d['wins']}/{d['n']}" if d else "-")
+            spread = f"+-{d['std']:.3f}" if d and d["n"] > 1 else ""
+            cells.append(f"{d['mean']:+.3f}{spread} {d['wins']}/{d['n']}" if d else "-")
         lines.append(f"{m:<22}" + "".join(f"{c:>18}" for c in cells))
     return "\n".join(lines)
