@@ -109,9 +109,14 @@ def _fail_stale_running(study: optuna.Study) -> int:
 
 def _enqueue_grid(study: optuna.Study, rs: ResolvedStudy) -> int:
     """Enqueue every (variant, seed) not yet completed, waiting or running; returns how many wait."""
-    done = {(t.params.get("variant"), t.params.get("seed"))
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING,
-                                                              TrialState.RUNNING))}
+    def point(t):
+        # A waiting (or just popped) trial has no params yet: its grid point is the
+        # enqueued fixed_params.
+        p = t.params or t.system_attrs.get("fixed_params", {})
+        return p.get("variant"), p.get("seed")
+
+    done = {point(t) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.WAITING,
+                                                                     TrialState.RUNNING))}
     for seed in range(rs.config.seeds):
         for label in rs.space.labels:
             if (label, seed) not in done:

@@ -182,3 +182,12 @@ def test_ppa_compare_prices_each_trial_on_every_listed_profile(tiny_study, tiny_
     # the conventional sensor has no analog compute and digitizes every photosite.
     assert by["scamp5"]["adc_conversions"] == 32 * 32 * 4
     assert by["conventional"]["adc_conversions"] == 32 * 32 * 3
+
+
+def test_rerun_does_not_enqueue_waiting_grid_points_twice(tiny_study, tiny_data, tmp_path):
+    url = _storage(tmp_path)
+    run_search(str(tiny_study), storage=url, data=str(tiny_data), quiet=True, trials=1)  # k5 left waiting
+    s = run_search(str(tiny_study), storage=url, data=str(tiny_data), quiet=True)
+    trials = optuna.load_study(study_name="tiny", storage=url).trials
+    assert (s.ran, s.complete, len(trials)) == (1, 2, 2)
+    assert sorted(t.params["variant"] for t in trials) == ["k3", "k5"]
