@@ -1,19 +1,6 @@
-"""Fixtures of the ais tests: a tiny dataset and an isolated cache."""
-
-from pathlib import Path
+"""Fixtures of the ais tests (the tiny dataset and cache come from tests/conftest.py)."""
 
 import pytest
-from ais_helpers import make_image_folder
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory) -> Path:
-    return make_image_folder(tmp_path_factory.mktemp("tiny") / "data")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("AISNAS_CACHE", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="module", autouse=True)

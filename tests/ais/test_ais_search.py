@@ -14,7 +14,9 @@ from aisnas.export import check_export, export_trial, load_export
 from aisnas.search import load_study, run_search
 from aisnas.search._objective import TrialRunner
 
-from ais_helpers import make_image_folder, tiny_ais_study
+from ais_helpers import tiny_ais_study
+
+from aisnas.data import write_synthetic_image_folder as make_image_folder
 
 BASELINES = ["vgg13 x0.25", "cnn3", "cnn3_slow_growth", "cnn3_deep_early", "cnn3_early_pool"]
 

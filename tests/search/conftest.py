@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from aisnas.data import write_synthetic_image_folder
 
 TINY_SPACE = """
 description = "two tiny variants"
@@ -52,23 +51,9 @@ name = "grid"
 """
 
 
-def make_image_folder(root: Path, classes: int = 10, train: int = 14, test: int = 4, size: int = 32) -> Path:
-    return write_synthetic_image_folder(root, classes=classes, train=train, test=test, size=size)
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory) -> Path:
-    return make_image_folder(tmp_path_factory.mktemp("tiny") / "data")
-
-
 @pytest.fixture
 def tiny_study(tmp_path) -> Path:
     (tmp_path / "space.toml").write_text(TINY_SPACE)
     path = tmp_path / "tiny.toml"
     path.write_text(TINY_STUDY)
     return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("AISNAS_CACHE", str(tmp_path / "cache"))

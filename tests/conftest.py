@@ -1,4 +1,4 @@
-"""A tiny image-folder dataset and a copy of a shipped study shrunk to run in seconds."""
+"""Fixtures every test folder shares: a tiny dataset, an isolated cache, shrunk studies."""
 
 import sys
 from pathlib import Path
@@ -19,7 +19,9 @@ def _shrink_study(name: str, dest: Path, *, smoke: dict, train: dict | None = No
     """The shipped study `name` with its smoke budget replaced by `smoke`; spaces stay the shipped ones."""
     data = tomllib.loads(builtin_path("studies", name).read_text())
     data["space"] = str(builtin_path("search_spaces", data["space"]))
-    data["budgets"]["smoke"] = {**{k: v for k, v in data["budgets"]["smoke"].items() if k == "space"}, **smoke}
+    # A budget may name its own space (nasbench101's smoke cells): keep it.
+    kept = {k: v for k, v in data["budgets"]["smoke"].items() if k == "space"}
+    data["budgets"]["smoke"] = {**kept, **smoke}
     data["train"] = {**data["train"], **(train or {})}
     data["eval"] = {**data["eval"], **(eval or {})}
     path = dest / f"{name}.toml"
@@ -27,18 +29,19 @@ def _shrink_study(name: str, dest: Path, *, smoke: dict, train: dict | None = No
     return path
 
 
+@pytest.fixture
+def shrink_study():
+    """The study-shrinking helper as a fixture (conftest modules cannot be imported by name)."""
+    return _shrink_study
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
+    """10 classes separable by brightness, 14 train and 4 test images each, 32x32."""
     return write_synthetic_image_folder(tmp_path_factory.mktemp("tiny") / "data")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
+    # Decoded datasets, variants and baselines go to a per-test cache, never the user's.
     monkeypatch.setenv("AISNAS_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture
-def shrink_study():
-    """The study-shrinking helper as a fixture: conftest modules share one import name, so tests
-    in several folders cannot import from `conftest` without picking up another folder's."""
-    return _shrink_study
