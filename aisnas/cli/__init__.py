@@ -44,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aisnas: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `aisnas ppa ... | head`: the reader left; say nothing more. Point stdout at
+        # devnull so the interpreter's final flush does not raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
