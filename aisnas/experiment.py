@@ -16,7 +16,7 @@ from aisnas.configs import to_dict
 from aisnas.evaluation import accuracy, noise_sweep, quantized_accuracy
 from aisnas.train import TrainConfig, train
 
-__all__ = ["EvalConfig", "ExperimentResult", "noise_specs", "run_experiment"]
+__all__ = ["EvalConfig", "ExperimentResult", "evaluate_trained", "noise_specs", "run_experiment"]
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,15 @@ def run_experiment(spec: ArchSpec, splits, train_cfg: TrainConfig, eval_cfg: Eva
     `spec` is an `ArchSpec` or any description with `build()`, `arch_id`, `totals()`
     and a dataclass body (for the record), such as a NAS-Bench-101 cell.
     """
-    device = splits.x_train.device
     torch.manual_seed(seed)  # the initial weights
-    model = spec.build().to(device)
+    model = spec.build().to(splits.x_train.device)
     tr = train(model, splits, train_cfg, seed=seed, progress=progress, desc=desc)
+    return model, evaluate_trained(model, spec, splits, eval_cfg, seed=seed, train_result=tr)
 
+
+def evaluate_trained(model: torch.nn.Module, spec, splits, eval_cfg: EvalConfig, *, seed: int,
+                     train_result) -> ExperimentResult:
+    """Score a trained model (clean, noise grid, PTQ) and assemble its record."""
     t0 = time.perf_counter()
     x, y = (splits.x_val, splits.y_val) if eval_cfg.split == "val" else (splits.x_test, splits.y_test)
     calibration = splits.x_train[: eval_cfg.calibration_size]
@@ -114,9 +118,9 @@ def run_experiment(spec: ArchSpec, splits, train_cfg: TrainConfig, eval_cfg: Eva
     noisy = noise_sweep(model, x, y, noise_specs(eval_cfg), repeats=eval_cfg.repeats, seed=seed,
                         calibration=calibration)
     quant = quantized_accuracy(model, x, y, eval_cfg.bits) if eval_cfg.bits else {}
-    eval_seconds = time.perf_counter() - t0
-    return model, ExperimentResult(
-        arch=to_dict(spec), arch_id=spec.arch_id, counts=spec.totals(), seed=seed, train=tr.as_dict(),
+    return ExperimentResult(
+        arch=to_dict(spec), arch_id=spec.arch_id, counts=spec.totals(), seed=seed, train=train_result.as_dict(),
         clean_accuracy=clean, noisy=tuple(n.as_dict() for n in noisy), quantized={int(b): a for b, a in quant.items()},
-        train_seconds=tr.seconds, eval_seconds=eval_seconds, split=eval_cfg.split, device=str(device),
+        train_seconds=train_result.seconds, eval_seconds=time.perf_counter() - t0, split=eval_cfg.split,
+        device=str(splits.x_train.device),
     )

@@ -20,13 +20,12 @@ import math
 import os
 import pickle
 import statistics
-import time
 from pathlib import Path
 
 import torch
 
 from aisnas.configs import to_dict
-from aisnas.experiment import EvalConfig, ExperimentResult, noise_specs
+from aisnas.experiment import EvalConfig, ExperimentResult
 from aisnas.train import TrainConfig, train
 
 __all__ = ["baseline_key", "finetune_experiment", "format_arms", "summarize_arms", "train_baseline"]
@@ -95,7 +94,7 @@ def finetune_experiment(spec, splits, baseline_cfg: TrainConfig, arm_cfg: TrainC
     Returns the fine-tuned model, the record (its `train` is the fine-tuning run) and
     a dict saying which arm ran (optimizer, rho, noise) and which baseline it started from.
     """
-    from aisnas.evaluation import accuracy, noise_sweep, quantized_accuracy
+    from aisnas.experiment import evaluate_trained
 
     state, base = train_baseline(spec, splits, baseline_cfg, seed=seed, cache_dir=cache_dir, progress=progress,
                                  desc=f"{desc} baseline")
@@ -107,18 +106,7 @@ def finetune_experiment(spec, splits, baseline_cfg: TrainConfig, arm_cfg: TrainC
     # in how they step.
     tr = train(model, splits, arm_cfg, seed=seed, progress=progress, desc=desc)
 
-    t0 = time.perf_counter()
-    x, y = (splits.x_val, splits.y_val) if eval_cfg.split == "val" else (splits.x_test, splits.y_test)
-    calibration = splits.x_train[: eval_cfg.calibration_size]
-    clean = accuracy(model, x, y)
-    noisy = noise_sweep(model, x, y, noise_specs(eval_cfg), repeats=eval_cfg.repeats, seed=seed,
-                        calibration=calibration)
-    quant = quantized_accuracy(model, x, y, eval_cfg.bits) if eval_cfg.bits else {}
-    res = ExperimentResult(
-        arch=to_dict(spec), arch_id=spec.arch_id, counts=spec.totals(), seed=seed, train=tr.as_dict(),
-        clean_accuracy=clean, noisy=tuple(n.as_dict() for n in noisy), quantized={int(b): a for b, a in quant.items()},
-        train_seconds=tr.seconds, eval_seconds=time.perf_counter() - t0, split=eval_cfg.split, device=str(device),
-    )
+    res = evaluate_trained(model, spec, splits, eval_cfg, seed=seed, train_result=tr)
     info = {"optimizer": arm_cfg.optimizer, "rho": arm_cfg.effective_rho,
             "adaptive": arm_cfg.optimizer == "asam", "noise_kind": arm_cfg.noise_kind if arm_cfg.noise_sigma else None,
             "noise_sigma": arm_cfg.noise_sigma, "epochs": tr.epochs, "steps": tr.steps, "lr": arm_cfg.lr,
