@@ -117,18 +117,18 @@ def _cells(trials, kind: str, sigma: float) -> list[dict]:
             raise AisnasError(f"trial {t.number} is not a NAS-Bench-101 cell; analyze needs a study over the "
                               "nasbench101 space") from None
         rec = by_arch.setdefault(a["arch_id"], {"label": a.get("label", spec.name), "spec": spec, "clean": [],
-                                                "noisy": [], "seeds": []})
+                                                "noisy": [], "seeds": [], "first": t.number})
         rec["clean"].append(a["clean_accuracy"])
         rec["noisy"].append(_noisy_mean(t, kind, sigma))
         rec["seeds"].append(a.get("seed"))
     out = []
-    for arch_id, rec in by_arch.items():
+    for arch_id, rec in sorted(by_arch.items(), key=lambda kv: kv[1]["first"]):  # the order they were run
         spec = rec["spec"]
         clean, noisy = statistics.fmean(rec["clean"]), statistics.fmean(rec["noisy"])
         out.append({"label": rec["label"], "arch_id": arch_id, "graph_hash": spec.graph_hash,
                     "ops": list(spec.ops[1:-1]), "seeds": len(rec["seeds"]), "clean_accuracy": clean,
                     "noisy_accuracy": noisy, "drop": clean - noisy, **spec.totals(), **spec.features()})
-    return sorted(out, key=lambda r: r["label"])
+    return out
 
 
 def analyze(study, *, select: int = 10, kind: str = "additive", sigma: float = 0.4, n_boot: int = 10_000,
