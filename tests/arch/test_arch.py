@@ -89,6 +89,18 @@ def test_channel_shuffle_mixes_groups_across_consecutive_grouped_convs():
     assert (grad.abs().sum(dim=(0, 2, 3)) > 0).all()
 
 
+def test_channel_shuffle_interleaves_groups_and_keeps_channels_last():
+    from aisnas.arch._build import _channel_shuffle
+
+    x = torch.arange(2 * 6 * 2 * 3, dtype=torch.float32).reshape(2, 6, 2, 3)
+    # 3 groups of 2 channels (0 1 | 2 3 | 4 5) interleave to 0 2 4 1 3 5.
+    expected = x[:, [0, 2, 4, 1, 3, 5]]
+    assert torch.equal(_channel_shuffle(x, 3), expected)
+    cl = _channel_shuffle(x.to(memory_format=torch.channels_last), 3)
+    assert torch.equal(cl, expected)
+    assert cl.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_depthwise_is_separable_and_counted_per_conv():
     spec = ArchSpec(stages=(StageSpec(depth=1, channels=8), StageSpec(depth=1, channels=16, fan_in="depthwise")))
     names = [(layer.name, layer.kind, layer.groups, layer.fan_in) for layer in spec.layers()]
