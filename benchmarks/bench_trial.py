@@ -26,7 +26,7 @@ from aisnas.data import load_dataset, make_splits
 from aisnas.evaluation import accuracy, noise_sweep
 from aisnas.experiment import EvalConfig, noise_specs
 from aisnas.noise import NoiseInjector, NoiseSpec
-from aisnas.runtime import select_device
+from aisnas.runtime import select_device, tune_allocator
 from aisnas.train import TrainConfig, train
 
 
@@ -86,7 +86,8 @@ def throughput(spec, splits, steps: int, bs: int, rounds: int, channels_last: bo
 
 def eval_cost(spec, splits, sigmas, repeats: int) -> tuple[float, float, int]:
     torch.manual_seed(0)
-    model = spec.build().to(splits.x_train.device).eval()
+    # channels_last, as a trained model leaves aisnas.train.
+    model = spec.build().to(splits.x_train.device, memory_format=torch.channels_last).eval()
     x, y = splits.x_val, splits.y_val
     accuracy(model, x[:256], y[:256])  # warm-up
     t0 = time.perf_counter()
@@ -137,7 +138,11 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--quick", action="store_true", help="skip the whole-trial timings")
     p.add_argument("--trial-budgets", default="smoke,default")
+    p.add_argument("--default-allocator", action="store_true",
+                   help="skip aisnas.runtime.tune_allocator (the CLI applies it), to measure its effect")
     args = p.parse_args(argv)
+    if not args.default_allocator:
+        print(f"allocator_tuned: {tune_allocator()}")
 
     dev = select_device(args.device)
     print(f"device: {dev}{' ' + torch.cuda.get_device_name(dev) if dev.type == 'cuda' else ''}")

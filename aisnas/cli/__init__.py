@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from aisnas.runtime import tune_allocator
+
+    tune_allocator()
     try:
         return int(args.func(args) or 0)
     except AisnasError as e:

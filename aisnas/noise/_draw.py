@@ -12,12 +12,15 @@ import torch
 
 __all__ = [
     "additive",
+    "add_stacked",
     "correlated",
     "drift_weight",
     "gaussian_taps",
     "multiplicative",
     "program_weight",
     "smoothing_bands",
+    "standard_normal_like",
+    "unit_field",
 ]
 
 # Scale is a Python float (eval: fixed per site) or a 0-d tensor (training: the
@@ -29,7 +32,7 @@ def _randn(shape: torch.Size | tuple[int, ...], like: torch.Tensor, generator: t
     return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
-def _randn_like(y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def standard_normal_like(y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Standard normals shaped and laid out like y.
 
     A channels_last y gets channels_last noise: drawn contiguous as NHWC and viewed as
@@ -46,7 +49,7 @@ def _randn_like(y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def additive(y: torch.Tensor, s: Scale, generator: torch.Generator) -> torch.Tensor:
     """y + s*eps; the result carries y's autograd history, the noise itself has none."""
-    noise = _randn_like(y, generator).mul_(s)
+    noise = standard_normal_like(y, generator).mul_(s)
     if y.requires_grad:
         # Out of place: a plain AddBackward instead of autograd's view/in-place
         # bookkeeping on the (possibly permuted) noise buffer.
@@ -56,7 +59,7 @@ def additive(y: torch.Tensor, s: Scale, generator: torch.Generator) -> torch.Ten
 
 def multiplicative(y: torch.Tensor, s: Scale, generator: torch.Generator) -> torch.Tensor:
     """y * (1 + s*eps); the gradient w.r.t. y is the (grad-free) factor 1 + s*eps."""
-    return y * _randn_like(y, generator).mul_(s).add_(1.0)
+    return y * standard_normal_like(y, generator).mul_(s).add_(1.0)
 
 
 def gaussian_taps(length: float) -> torch.Tensor:
@@ -98,10 +101,10 @@ def smoothing_bands(
     return band(h).t().to(device=device, dtype=dtype), band(w).to(device=device, dtype=dtype)
 
 
-def correlated(
-    y: torch.Tensor, s: Scale, bands: tuple[torch.Tensor, torch.Tensor], generator: torch.Generator
+def unit_field(
+    y: torch.Tensor, bands: tuple[torch.Tensor, torch.Tensor], generator: torch.Generator
 ) -> torch.Tensor:
-    """y + s*f, f a per-channel spatially smoothed Gaussian field of unit variance.
+    """A per-channel spatially smoothed Gaussian field of unit variance, shaped like y.
 
     The white field is drawn `radius` pixels larger on each side and smoothed without
     padding, so every output pixel sees a full kernel: no darker or brighter border
@@ -111,9 +114,33 @@ def correlated(
     left, right = bands
     *lead, h, w = y.shape
     white = _randn((math.prod(lead), left.shape[1], right.shape[0]), y, generator)
-    field = torch.matmul(left, white @ right).view(y.shape).mul_(s)
+    return torch.matmul(left, white @ right).view(y.shape)
+
+
+def correlated(
+    y: torch.Tensor, s: Scale, bands: tuple[torch.Tensor, torch.Tensor], generator: torch.Generator
+) -> torch.Tensor:
+    """y + s*f, f a `unit_field`."""
     # y first: the sum takes y's memory format (e.g. channels_last), not the field's.
-    return y + field
+    return y + unit_field(y, bands, generator).mul_(s)
+
+
+@torch.no_grad()
+def add_stacked(kind: str, out: torch.Tensor, scales: tuple[float, ...], eps: torch.Tensor) -> torch.Tensor:
+    """In place: the k-th of K equal batch slices of `out` gets noise scales[k] * eps.
+
+    One draw `eps` (shaped like one slice) serves every noise level: common random
+    numbers, so the K results differ only by the level, and the random draws (the
+    dominant cost of a noisy pass on a CPU) are made once instead of K times.
+    """
+    b = out.shape[0] // len(scales)
+    for k, s in enumerate(scales):
+        part = out[k * b:(k + 1) * b]
+        if kind == "multiplicative":
+            part.addcmul_(part, eps, value=s)  # y * (1 + s*eps)
+        else:
+            part.add_(eps, alpha=s)  # y + s*eps
+    return out
 
 
 @torch.no_grad()

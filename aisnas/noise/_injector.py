@@ -48,6 +48,12 @@ class NoiseInjector:
     Weight kinds perturb weights in place: compute gradients inside the context if you
     like (noise-aware training), but step the optimizer after leaving it. An in-place
     change made inside the context would be overwritten on exit, so it raises instead.
+
+    Several noise levels in one forward (activation kinds, eval, no grad): pass
+    `sigmas=(s_1, ..., s_K)` (they replace `spec.sigma`) and feed K stacked copies of
+    a batch, `x.repeat(K, 1, 1, 1)`. Copy k gets level s_k times the same standard
+    draw at every site, so copy k's output is what `sigma=s_k` with the same seed
+    gives on the single batch, and the draws cost one noisy pass instead of K.
     """
 
     def __init__(
@@ -58,6 +64,7 @@ class NoiseInjector:
         generator: torch.Generator | None = None,
         seed: int | None = None,
         calibration: torch.Tensor | None = None,
+        sigmas: tuple[float, ...] | None = None,
     ):
         if not isinstance(spec, NoiseSpec):
             raise AisnasError(f"spec: got {type(spec).__name__}, expected an aisnas.noise.NoiseSpec")
@@ -69,6 +76,10 @@ class NoiseInjector:
             raise AisnasError(f"seed: got {seed!r}, expected an integer")
         if calibration is not None and not isinstance(calibration, torch.Tensor):
             raise AisnasError(f"calibration: got {type(calibration).__name__}, expected a tensor of inputs")
+        if sigmas is not None:
+            sigmas = self._check_sigmas(spec, sigmas)
+        self._levels: tuple[float, ...] = sigmas or (spec.sigma,)
+        self._stacked = sigmas is not None
         self._model = model
         self._spec = spec
         self._sites: list[Site] = resolve_sites(model, spec.sites)  # fail early on bad scope
@@ -84,7 +95,7 @@ class NoiseInjector:
         self._handles: list = []
         self._saved: list[tuple[torch.Tensor, torch.Tensor]] = []  # (live weight, clean copy)
         self._noisy: list[tuple[int, torch.Tensor]] = []  # (version, copy) right after the draw
-        self._eval_scale: list[float | None] = []
+        self._eval_scale: list[tuple[float, ...] | None] = []  # per site: one scale per level
         self._active = False
 
     # ---- read-only record -------------------------------------------------------
@@ -120,7 +131,7 @@ class NoiseInjector:
         if self._user_generator is not None:
             self._generators[self._user_generator.device] = self._user_generator
         spec = self._spec
-        if not spec.is_identity and self._sites:
+        if (self._stacked or not spec.is_identity) and self._sites:
             if spec.kind in _WEIGHT_KINDS:
                 self._save_weights()
                 try:
@@ -166,6 +177,19 @@ class NoiseInjector:
             )
         self._restore_weights(keep=True)
         self._perturb_weights()
+
+    @staticmethod
+    def _check_sigmas(spec: NoiseSpec, sigmas) -> tuple[float, ...]:
+        if spec.kind in _WEIGHT_KINDS:
+            raise AisnasError(f"sigmas: stacked noise levels are for activation noise, not {spec.kind!r}")
+        try:
+            levels = tuple(float(v) for v in sigmas)
+        except (TypeError, ValueError):
+            raise AisnasError(f"sigmas: got {sigmas!r}, expected a sequence of numbers > 0") from None
+        if not levels or not all(math.isfinite(v) and v > 0 for v in levels) or any(
+                isinstance(v, bool) for v in sigmas):
+            raise AisnasError(f"sigmas: got {sigmas!r}, expected one or more finite numbers > 0")
+        return levels
 
     # ---- weight kinds -----------------------------------------------------------
 
@@ -216,7 +240,8 @@ class NoiseInjector:
     def _prepare_scales(self) -> None:
         """Per-site eval-mode noise std, fixed for the whole context."""
         spec = self._spec
-        self._eval_scale = [spec.sigma] * len(self._sites)
+        levels = self._levels
+        self._eval_scale = [levels] * len(self._sites)
         if not (spec.uses_mode and spec.mode == "relative"):
             return
         if self._calibration is None:
@@ -229,7 +254,7 @@ class NoiseInjector:
             return
         self._rms = site_rms(self._model, self._calibration, self._sites)
         self._eval_scale = [
-            spec.sigma * self._rms[s.name] if s.name in self._rms else None for s in self._sites
+            tuple(v * self._rms[s.name] for v in levels) if s.name in self._rms else None for s in self._sites
         ]
 
     def _generator(self, device: torch.device) -> torch.Generator:
@@ -264,10 +289,13 @@ class NoiseInjector:
         model = self._model
         generators = self._generators
         eval_scale = self._eval_scale
+        stacked = self._stacked
 
         # Everything above is bound once; the hook does a few dict lookups and the
         # tensor ops, with no per-element Python and no host sync.
         def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> torch.Tensor:
+            if stacked:
+                return stacked_hook(out)
             if relative and model.training:
                 # The batch's own RMS, detached: noise follows the signal's scale but
                 # gives the network no gradient towards a larger signal.
@@ -275,17 +303,37 @@ class NoiseInjector:
                 norm = torch.linalg.vector_norm(out.detach(), dtype=torch.float32 if low else None)
                 s = norm * (sigma / math.sqrt(out.numel()))
             else:
-                s = eval_scale[index]
-                if s is None:
-                    raise AisnasError(
-                        f"calibration: site {name!r} has no clean RMS for eval-mode relative noise; "
-                        "pass calibration=<batch of inputs> that runs through it"
-                    )
+                s = site_scales()[0]
             g = generators.get(out.device) or self._generator(out.device)
             if kind == "additive":
                 return _draw.additive(out, s, g)
             if kind == "multiplicative":
                 return _draw.multiplicative(out, s, g)
             return _draw.correlated(out, s, self._smoothing(out), g)
+
+        def site_scales() -> tuple[float, ...]:
+            scales = eval_scale[index]
+            if scales is None:
+                raise AisnasError(
+                    f"calibration: site {name!r} has no clean RMS for eval-mode relative noise; "
+                    "pass calibration=<batch of inputs> that runs through it"
+                )
+            return scales
+
+        def stacked_hook(out: torch.Tensor) -> torch.Tensor:
+            k = len(self._levels)
+            if model.training or out.requires_grad:
+                raise AisnasError("sigmas: stacked noise levels are for evaluation; use model.eval() and "
+                                  "torch.no_grad() or torch.inference_mode()")
+            if out.shape[0] % k:
+                raise AisnasError(f"sigmas: batch of {out.shape[0]} is not {k} stacked copies (x.repeat({k}, ...))")
+            scales = site_scales()
+            first = out[: out.shape[0] // k]
+            g = generators.get(out.device) or self._generator(out.device)
+            if kind == "correlated":
+                eps = _draw.unit_field(first, self._smoothing(first), g)
+            else:
+                eps = _draw.standard_normal_like(first, g)
+            return _draw.add_stacked(kind, out, scales, eps)
 
         return hook

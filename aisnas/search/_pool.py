@@ -115,13 +115,14 @@ def _worker(spec: WorkerSpec, index: int, conn) -> int:
     os.environ.update(spec.env)
     import torch
 
-    from aisnas.runtime import provenance, select_device
+    from aisnas.runtime import provenance, select_device, tune_allocator
     from aisnas.search._objective import TrialRunner
     from aisnas.search._run import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the parent reports every trial, once
     threads = threads_per_worker(spec.workers)
     torch.set_num_threads(threads)
+    tune_allocator()
     dev = select_device(spec.device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
