@@ -121,15 +121,15 @@ def stacked_noisy_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, s
 
 
 def noise_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs, *, repeats: int, seed: int,
-                calibration: torch.Tensor | None = None) -> list[NoisyAccuracy]:
+                calibration: torch.Tensor | None = None, clean: float | None = None) -> list[NoisyAccuracy]:
     """`noisy_accuracy` over a grid, results in the order of `specs`.
 
     Activation-noise levels that differ only in sigma are evaluated together
     (`stacked_noisy_accuracy`); weight and drift noise level by level. Each group or
     setting gets its own seed, derived from `seed` and its first position in `specs`.
+    `clean`: the model's clean accuracy on (x, y) if already measured, for sigma 0.
     """
     out: list[NoisyAccuracy | None] = [None] * len(specs)
-    clean = None
     groups: dict[object, list[int]] = {}
     for i, spec in enumerate(specs):
         if spec.sigma == 0 and spec.kind != "drift":

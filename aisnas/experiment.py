@@ -116,7 +116,7 @@ def evaluate_trained(model: torch.nn.Module, spec, splits, eval_cfg: EvalConfig,
     calibration = splits.x_train[: eval_cfg.calibration_size]
     clean = accuracy(model, x, y)
     noisy = noise_sweep(model, x, y, noise_specs(eval_cfg), repeats=eval_cfg.repeats, seed=seed,
-                        calibration=calibration)
+                        calibration=calibration, clean=clean)
     quant = quantized_accuracy(model, x, y, eval_cfg.bits) if eval_cfg.bits else {}
     return ExperimentResult(
         arch=to_dict(spec), arch_id=spec.arch_id, counts=spec.totals(), seed=seed, train=train_result.as_dict(),

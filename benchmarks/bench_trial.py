@@ -1,6 +1,6 @@
 """Trial cost, measured side by side in one run (not a test: it prints figures).
 
-    python benchmarks/bench_trial.py --data PATH [--arch vgg13 --width 0.25] [--quick]
+    python benchmarks/bench_trial.py --data PATH [--arch vgg13 --width 0.25] [--quick] [--compile]
 
 One figure per line as `name: value`. Throughput figures alternate the contenders
 (A B A B ...) and keep the best of the rounds, because these machines are noisy;
@@ -101,6 +101,39 @@ def eval_cost(spec, splits, sigmas, repeats: int) -> tuple[float, float, int]:
     return clean, grid, k * repeats
 
 
+def compile_figures(spec, splits, steps: int, bs: int) -> dict[str, float]:
+    """torch.compile on this device: its one-off cost and what it buys per step, train and eval."""
+    dev = splits.x_train.device
+    x, y = splits.x_train, splits.y_train
+    torch.manual_seed(0)
+    model = spec.build().to(dev, memory_format=torch.channels_last)
+    out = {"train_img_s_eager": reference_sgd(model, x, y, steps, bs)}
+    compiled = torch.compile(model)
+    t0 = time.perf_counter()
+    reference_sgd(compiled, x, y, 1, bs)  # first call compiles forward and backward
+    out["compile_train_seconds"] = time.perf_counter() - t0
+    out["train_img_s_compiled"] = reference_sgd(compiled, x, y, steps, bs)
+    xv = splits.x_val[:1024]
+    model.eval()
+
+    def eval_img_s(m) -> float:
+        with torch.inference_mode():
+            t = time.perf_counter()
+            for i in range(0, xv.shape[0], 128):
+                m(xv[i:i + 128])
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            return xv.shape[0] / (time.perf_counter() - t)
+
+    out["eval_img_s_eager"] = max(eval_img_s(model), eval_img_s(model))
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        compiled(xv[:128])  # eval mode and inference tensors: a second graph
+    out["compile_eval_seconds"] = time.perf_counter() - t0
+    out["eval_img_s_compiled"] = max(eval_img_s(compiled), eval_img_s(compiled))
+    return out
+
+
 def trial_split(budget: str, data: str) -> dict[str, float]:
     """One real fanin trial at `budget`, timed by phase from its own records."""
     import optuna
@@ -138,6 +171,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--quick", action="store_true", help="skip the whole-trial timings")
     p.add_argument("--trial-budgets", default="smoke,default")
+    p.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to compile on a CPU)")
     p.add_argument("--default-allocator", action="store_true",
                    help="skip aisnas.runtime.tune_allocator (the CLI applies it), to measure its effect")
     args = p.parse_args(argv)
@@ -172,6 +206,12 @@ def main(argv=None) -> int:
     print(f"eval_clean_seconds: {clean:.3f}")
     print(f"eval_noise_grid_seconds: {grid:.3f} (K*R = {kr})")
     print(f"noise_grid_vs_clean: {grid / clean:.2f} (goal <= {kr})")
+    if args.compile:
+        c = compile_figures(spec, splits, args.steps, args.batch_size)
+        for k, v in c.items():
+            print(f"{k}: {v:.1f}")
+        print(f"compile_train_speedup: {c['train_img_s_compiled'] / c['train_img_s_eager']:.3f}")
+        print(f"compile_eval_speedup: {c['eval_img_s_compiled'] / c['eval_img_s_eager']:.3f}")
     if not args.quick:
         for budget in args.trial_budgets.split(","):
             for k, v in trial_split(budget, args.data).items():

@@ -100,6 +100,8 @@ def test_noise_sweep_keeps_order_groups_kinds_and_keeps_weight_noise_separate():
     out = noise_sweep(model, x, y, specs, repeats=2, seed=1, calibration=x[:8])
     assert [(r.kind, r.sigma) for r in out] == [(s.kind, s.sigma) for s in specs]
     assert out[0].values == (accuracy(model, x, y),) * 2 and out[0].std == 0.0
+    given = noise_sweep(model, x, y, specs[:1], repeats=2, seed=1, clean=0.123)  # measured elsewhere
+    assert given[0].values == (0.123, 0.123)
     assert out[1].shared_draws_with == (0.4, 0.2) and out[4].shared_draws_with == (0.4, 0.2)
     assert out[2].shared_draws_with == () and out[3].shared_draws_with == ()  # weight; a group of one
     # The additive group's seed comes from its first position (1): as if run alone.
