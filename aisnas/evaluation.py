@@ -19,7 +19,17 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
-__all__ = ["NoisyAccuracy", "accuracy", "eval_batch_size", "noise_sweep", "noisy_accuracy", "quantized_accuracy", "stacked_noisy_accuracy"]
+from aisnas.errors import AisnasError
+
+__all__ = [
+    "NoisyAccuracy",
+    "accuracy",
+    "eval_batch_size",
+    "noise_sweep",
+    "noisy_accuracy",
+    "quantized_accuracy",
+    "stacked_noisy_accuracy",
+]
 
 
 def eval_batch_size(device: torch.device) -> int:
@@ -100,9 +110,12 @@ def stacked_noisy_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, s
 
     if repeats < 1:
         raise ValueError(f"repeats: {repeats} must be >= 1")
+    if not specs or any(replace(s, sigma=specs[0].sigma) != specs[0] for s in specs):
+        raise AisnasError("specs: stacked levels must be one noise setting that differs only in sigma")
     sigmas = tuple(s.sigma for s in specs)
     k = len(sigmas)
-    per = max(1, (batch_size or eval_batch_size(x.device)) // k)  # K copies of `per` images: about `batch_size` per forward
+    # K copies of `per` images: about `batch_size` images per forward.
+    per = max(1, (batch_size or eval_batch_size(x.device)) // k)
     model.eval()
     correct = torch.zeros((repeats, k), dtype=torch.long, device=x.device)
     with NoiseInjector(model, specs[0], seed=seed, calibration=calibration, sigmas=sigmas), _autocast(x.device):

@@ -129,3 +129,10 @@ def test_stacked_levels_refuse_weight_noise_training_and_unstacked_batches():
     with NoiseInjector(conv, spec, seed=0, sigmas=(0.1, 0.2)):
         with pytest.raises(AisnasError, match="for evaluation"):
             conv(x[:2])
+
+
+def test_stacked_accuracy_refuses_settings_that_differ_beyond_sigma():
+    x, y = torch.randn(4, 3, 16, 16), torch.randint(0, 10, (4,))
+    mixed = [NoiseSpec("additive", 0.2), NoiseSpec("additive", 0.4, mode="absolute")]
+    with pytest.raises(AisnasError, match="differs only in sigma"):
+        stacked_noisy_accuracy(small_net(), x, y, mixed, repeats=1, seed=0, calibration=x)
