@@ -22,42 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SPACE = """
-description = "two kernels"
-kind = "variants"
-[[variants]]
-label = "k3"
-arch = "cnn3"
-args = { kernel = 3 }
-[[variants]]
-label = "k5"
-arch = "cnn3"
-args = { kernel = 5 }
-"""
-
-STUDY = """
-description = "8 small trials"
-space = "./space.toml"
-seeds = 4
-width = 0.5
-[data]
-train_size = 1000
-val_size = 500
-[train]
-optimizer = "sgd"
-epochs = 1
-batch_size = 64
-[eval]
-sigmas = [0.0, 0.4]
-repeats = 2
-objective_sigma = 0.4
-[[objectives]]
-metric = "noisy_accuracy"
-[[objectives]]
-metric = "clean_accuracy"
-[sampler]
-name = "grid"
-"""
+# The tests' tiny two-kernel study (tests/tiny_studies.py), scaled up to 8 trials.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from tiny_studies import write_tiny_study  # noqa: E402
 
 
 def counts(url: str) -> dict:
@@ -104,8 +71,8 @@ def main() -> None:
     ap.add_argument("--kill", action="store_true", help="kill -9 one worker mid-trial (runs with >1 worker)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-workers-"))
-    (folder / "space.toml").write_text(SPACE)
-    (folder / "bench.toml").write_text(STUDY)
+    write_tiny_study(folder, "bench", description="8 small trials", seeds=4, width=0.5,
+                     data={"train_size": 1000, "val_size": 500}, train={"batch_size": 64}, eval={"repeats": 2})
     for n in args.workers:
         url = args.storage_template.format(n=n) if args.storage_template else f"journal:{folder / f'w{n}.journal'}"
         cmd = [sys.executable, "-m", "aisnas", "search", "--study", str(folder / "bench.toml"), "--storage", url,

@@ -7,58 +7,9 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.artifacts import get_all_artifact_meta
+from tiny_studies import write_tiny_study
 
 from aisnas.report import SIGMA_ARTIFACT, write_report
-
-# The tiny study of tests/search/conftest.py, smaller still, at 2 seeds so that the
-# curves have error bars across seeds.
-TINY_SPACE = """
-description = "two tiny variants"
-kind = "variants"
-
-[[variants]]
-label = "k3"
-arch = "cnn3"
-args = { kernel = 3 }
-
-[[variants]]
-label = "k5"
-arch = "cnn3"
-args = { kernel = 5 }
-"""
-
-TINY_STUDY = """
-description = "tiny report test study"
-space = "./space.toml"
-seeds = 2
-width = 0.125
-
-[data]
-train_size = 20
-val_size = 10
-
-[train]
-optimizer = "sgd"
-epochs = 1
-batch_size = 20
-
-[eval]
-sigmas = [0.0, 0.4]
-repeats = 2
-objective_sigma = 0.4
-
-[[objectives]]
-metric = "noisy_accuracy"
-
-[[objectives]]
-metric = "clean_accuracy"
-
-[sampler]
-name = "grid"
-
-[budgets.smoke]
-description = "the same, under its smoke name"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +25,11 @@ def searched(tmp_path_factory):
     os.environ["AISNAS_CACHE"] = str(root / "cache")
     try:
         data = write_synthetic_image_folder(root / "data", train=8, test=2)
-        (root / "space.toml").write_text(TINY_SPACE)
-        (root / "tiny.toml").write_text(TINY_STUDY)
+        # Smaller still than the other tests' tiny study, at 2 seeds so that the curves
+        # have error bars across seeds, under the smoke budget's name.
+        write_tiny_study(root, description="tiny report test study", seeds=2, width=0.125,
+                         data={"train_size": 20, "val_size": 10}, train={"batch_size": 20}, eval={"repeats": 2},
+                         budgets={"smoke": {"description": "the same, under its smoke name"}})
         url = f"sqlite:///{root / 'study.db'}"
         summary = run_search(str(root / "tiny.toml"), budget="smoke", storage=url, data=str(data), quiet=True)
     finally:

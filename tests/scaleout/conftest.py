@@ -1,4 +1,4 @@
-"""Fixtures for multi-worker searches: tiny data, one decode cache, a real PostgreSQL.
+"""Fixtures for multi-worker searches: one decode cache, a real PostgreSQL (tiny_data: tests/conftest.py).
 
 The server is the Debian `postgresql` package's, started once per session on a free
 port in a temporary directory (as the `postgres` user when the tests run as root,
@@ -12,12 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from scaleout_helpers import Postgres, make_image_folder, server_bindir, start_postgres, stop_postgres
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory) -> Path:
-    return make_image_folder(tmp_path_factory.mktemp("tiny") / "data")
+from scaleout_helpers import Postgres, server_bindir, start_postgres, stop_postgres
 
 
 @pytest.fixture(scope="session")

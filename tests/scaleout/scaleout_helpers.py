@@ -1,4 +1,4 @@
-"""Helpers for the scale-out tests: tiny data, tiny studies, a PostgreSQL server.
+"""Helpers for the scale-out tests: tiny studies, a PostgreSQL server.
 
 A module of its own (not conftest.py) so that test files can import it by a name that
 no other test directory uses.
@@ -15,105 +15,18 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+from tiny_studies import GRID_SPACE, KNOB_SPACE, write_tiny_study
 
 PASSWORD = "Pw-7c1f-sekrit"
-
-GRID_SPACE = """
-description = "two tiny variants"
-kind = "variants"
-
-[[variants]]
-label = "k3"
-arch = "cnn3"
-args = { kernel = 3 }
-
-[[variants]]
-label = "k5"
-arch = "cnn3"
-args = { kernel = 5 }
-"""
-
-# A knob space on the shipped ais_cnn builder, pinned down to two small stages.
-KNOB_SPACE = """
-description = "kernel sizes of a two-stage net"
-kind = "knobs"
-builder = "ais_cnn"
-
-[fixed]
-num_stages = 2
-stem_width = 8
-growth = 2.0
-depth_1 = 1
-depth_2 = 1
-fan_in_1 = "full"
-fan_in_2 = "full"
-bits_1 = 0
-bits_2 = 0
-
-[knobs.kernel_1]
-choices = [3, 5, 7]
-
-[knobs.kernel_2]
-choices = [3, 5, 7]
-"""
-
-STUDY = """
-description = "tiny test study"
-space = "./{space}.toml"
-seeds = {seeds}
-width = 0.25
-{trials}
-
-[data]
-train_size = 100
-val_size = 40
-
-[train]
-optimizer = "sgd"
-epochs = {epochs}
-batch_size = 25
-
-[eval]
-sigmas = [0.0, 0.4]
-repeats = 1
-objective_sigma = 0.4
-
-[[objectives]]
-metric = "noisy_accuracy"
-
-[[objectives]]
-metric = "clean_accuracy"
-
-[sampler]
-name = "{sampler}"
-"""
-
-
-def make_image_folder(root: Path, classes: int = 10, train: int = 14, test: int = 4, size: int = 32) -> Path:
-    """Class k is a noisy image of mean brightness k/classes: learnable in a few steps."""
-    rng = np.random.default_rng(0)
-    for split, n in (("train", train), ("test", test)):
-        for k in range(classes):
-            d = root / split / f"class{k}"
-            d.mkdir(parents=True)
-            for i in range(n):
-                base = np.full((size, size, 3), 255 * k / classes)
-                img = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(d / f"{i:03d}.png")
-    return root
 
 
 def write_study(folder: Path, *, name: str = "tiny", knobs: bool = False, seeds: int = 1, epochs: float = 1,
                 trials: int | None = None) -> Path:
     """A study file (and its space) in `folder`; grid over (k3, k5) x seeds, or kernel knobs."""
-    space = "knobs" if knobs else "grid"
-    (folder / f"{space}.toml").write_text(KNOB_SPACE if knobs else GRID_SPACE)
-    path = folder / f"{name}.toml"
-    path.write_text(STUDY.format(space=space, seeds=seeds, epochs=epochs, sampler="random" if knobs else "grid",
-                                 trials=f"trials = {trials}" if trials else ""))
-    return path
+    over = {"trials": trials} if trials else {}
+    return write_tiny_study(folder, name, space=KNOB_SPACE if knobs else GRID_SPACE,
+                            space_file="knobs.toml" if knobs else "grid.toml", seeds=seeds,
+                            train={"epochs": epochs}, sampler={"name": "random" if knobs else "grid"}, **over)
 
 
 @dataclass(frozen=True)
