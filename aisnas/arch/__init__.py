@@ -3,7 +3,7 @@
 from aisnas.arch._build import AISNet, build_model
 from aisnas.arch._io import arch_from_dict, load_arch, save_arch
 from aisnas.arch._presets import create_arch, list_archs, register_arch
-from aisnas.arch._spec import FAN_IN_GROUPS, ArchSpec, LayerInfo, StageSpec
+from aisnas.arch._spec import FAN_IN_GROUPS, ArchSpec, LayerInfo, StageSpec, layer_totals
 
 __all__ = [
     "AISNet",
@@ -14,6 +14,7 @@ __all__ = [
     "arch_from_dict",
     "build_model",
     "create_arch",
+    "layer_totals",
     "list_archs",
     "load_arch",
     "register_arch",

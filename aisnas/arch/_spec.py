@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-__all__ = ["FAN_IN_GROUPS", "ArchSpec", "LayerInfo", "StageSpec"]
+__all__ = ["FAN_IN_GROUPS", "ArchSpec", "LayerInfo", "StageSpec", "layer_totals"]
 
 # Fan-in choice -> channel-group divisor. "depthwise" is a kxk depthwise conv followed
 # by a 1x1 pointwise conv (depthwise alone would never mix channels).
@@ -93,6 +93,16 @@ class LayerInfo:
         d = dataclasses.asdict(self)
         d.update(fan_in=self.fan_in, params=self.params, activations=self.activations, macs=self.macs)
         return d
+
+
+def layer_totals(layers) -> dict[str, int]:
+    """Network totals from its `LayerInfo`s; activations and conv layers leave out the fc."""
+    return {
+        "macs": sum(layer.macs for layer in layers),
+        "params": sum(layer.params for layer in layers),
+        "activations": sum(layer.activations for layer in layers if layer.kind != "linear"),
+        "conv_layers": sum(1 for layer in layers if layer.kind != "linear"),
+    }
 
 
 @dataclass(frozen=True)
@@ -193,10 +203,4 @@ class ArchSpec:
         return AISNet(self)
 
     def totals(self) -> dict[str, int]:
-        layers = self.layers()
-        return {
-            "macs": sum(layer.macs for layer in layers),
-            "params": sum(layer.params for layer in layers),
-            "activations": sum(layer.activations for layer in layers if layer.kind != "linear"),
-            "conv_layers": sum(1 for layer in layers if layer.kind != "linear"),
-        }
+        return layer_totals(self.layers())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from aisnas.arch import LayerInfo
+from aisnas.arch import LayerInfo, layer_totals
 
 __all__ = ["CONV_KERNELS", "MAX_EDGES", "MAX_VERTICES", "OPS", "CellSpec", "prune", "swap_relu"]
 
@@ -226,13 +226,7 @@ class CellSpec:
         return tuple(out)
 
     def totals(self) -> dict[str, int]:
-        layers = self.layers()
-        return {
-            "macs": sum(layer.macs for layer in layers),
-            "params": sum(layer.params for layer in layers),
-            "activations": sum(layer.activations for layer in layers if layer.kind != "linear"),
-            "conv_layers": sum(1 for layer in layers if layer.kind != "linear"),
-        }
+        return layer_totals(self.layers())
 
     def features(self) -> dict[str, float | int]:
         """Topology and fan-in features, the candidates for predicting noise robustness.
