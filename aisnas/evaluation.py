@@ -70,6 +70,14 @@ class NoisyAccuracy:
     # Sigma levels that shared this figure's draws (common random numbers); () if none.
     shared_draws_with: tuple[float, ...] = ()
 
+    @classmethod
+    def of(cls, spec, values, shared_draws_with: tuple[float, ...] = ()) -> NoisyAccuracy:
+        """Mean and std (0 for one repeat) of `values`, one accuracy per independent draw."""
+        values = tuple(values)
+        return cls(kind=spec.kind, sigma=spec.sigma, mode=spec.mode, mean=statistics.fmean(values),
+                   std=statistics.stdev(values) if len(values) > 1 else 0.0, repeats=len(values), values=values,
+                   spec=spec.describe(), shared_draws_with=shared_draws_with)
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -87,11 +95,7 @@ def noisy_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, spec, *, 
             if r:
                 injector.redraw()  # a new chip; activation noise is fresh on every forward anyway
             values.append(accuracy(model, x, y, batch_size))
-    return NoisyAccuracy(
-        kind=spec.kind, sigma=spec.sigma, mode=spec.mode, mean=statistics.fmean(values),
-        std=statistics.stdev(values) if repeats > 1 else 0.0, repeats=repeats, values=tuple(values),
-        spec=spec.describe(),
-    )
+    return NoisyAccuracy.of(spec, values)
 
 
 _STACKABLE = ("additive", "multiplicative", "correlated")
@@ -125,12 +129,7 @@ def stacked_noisy_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, s
                 pred = model(xb.repeat(k, *([1] * (xb.dim() - 1)))).argmax(1).view(k, -1)
                 correct[r] += (pred == yb).sum(1)
     acc = (correct.double() / max(1, x.shape[0])).t().tolist()  # [level][repeat]
-    return [
-        NoisyAccuracy(kind=spec.kind, sigma=spec.sigma, mode=spec.mode, mean=statistics.fmean(values),
-                      std=statistics.stdev(values) if repeats > 1 else 0.0, repeats=repeats,
-                      values=tuple(values), spec=spec.describe(), shared_draws_with=sigmas if k > 1 else ())
-        for spec, values in zip(specs, acc)
-    ]
+    return [NoisyAccuracy.of(spec, values, sigmas if k > 1 else ()) for spec, values in zip(specs, acc)]
 
 
 def noise_sweep(model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs, *, repeats: int, seed: int,

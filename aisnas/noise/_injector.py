@@ -290,6 +290,7 @@ class NoiseInjector:
         generators = self._generators
         eval_scale = self._eval_scale
         stacked = self._stacked
+        k = len(self._levels)
 
         # Everything above is bound once; the hook does a few dict lookups and the
         # tensor ops, with no per-element Python and no host sync.
@@ -321,7 +322,6 @@ class NoiseInjector:
             return scales
 
         def stacked_hook(out: torch.Tensor) -> torch.Tensor:
-            k = len(self._levels)
             if model.training or out.requires_grad:
                 raise AisnasError("sigmas: stacked noise levels are for evaluation; use model.eval() and "
                                   "torch.no_grad() or torch.inference_mode()")
